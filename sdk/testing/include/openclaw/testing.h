@@ -40,7 +40,7 @@ const char *oc_test_host_last_error(void);
  * error; oc_test_host_errors() has the messages. */
 int32_t oc_test_host_load(oc_test_host_t *th, const char *so_path);
 /* Like oc_test_host_load but stops after init (no start). */
-int32_t oc_test_host_load_noinit_start(oc_test_host_t *th, const char *so_path);
+int32_t oc_test_host_load_init_only(oc_test_host_t *th, const char *so_path);
 
 /* The host table given to plugins. */
 const oc_host_api_t *oc_test_host_api(oc_test_host_t *th);
