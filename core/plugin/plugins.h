@@ -1,0 +1,94 @@
+/* plugin/plugins.h - the gateway's plugin set: modules from plugins.load,
+ * their instances (one per config section they own), lifecycle, the auth
+ * chain and the active storage.
+ *
+ * Who owns which config section (sdk/ABI.md, "Configuration"):
+ *   auth plugins        the `auth` map (every loaded auth plugin gets it)
+ *   storage-<type>      the `storage` map, when storage.type is <type>
+ *   provider-<type>     each providers[] entry whose type is <type>
+ *                       (one instance per entry)
+ *   channel-<name>      channels.<name>
+ * Keys no plugin read are reported as unknown, naming the plugin to load
+ * when one is known to use them.
+ *
+ * Threads: everything runs on the home loop except gw_plugins_authenticate,
+ * which is thread-safe (the set is immutable while the gateway runs). */
+#ifndef GW_PLUGIN_PLUGINS_H
+#define GW_PLUGIN_PLUGINS_H
+
+#include <openclaw/plugin.h>
+
+#include "config/config.h"
+#include "loop/loop.h"
+#include "metrics/metrics.h"
+#include "plugin/module.h"
+#include "util/diag.h"
+
+/* One plugin instance: the host side of oc_plugin_t. */
+struct oc_plugin_s {
+    gw_module_t *mod;              /* borrowed from the set */
+    struct gw_plugins_s *set;      /* the owning set */
+    char *name;                    /* owned: plugin name, or "provider-x:<entry name>" */
+    gw_cfg_node_t *cfg;            /* borrowed from the config tree; may be NULL */
+    void *state;                   /* what init returned */
+    gw_diag_t *diag;               /* where config errors go during init/reload */
+    int cfg_failed;                /* a getter or cfg_error reported a problem */
+    int inited, started, stopped;
+};
+
+typedef struct gw_plugins_s {
+    gw_module_t **mods;
+    size_t nmods;
+    oc_plugin_t **insts;
+    size_t ninsts;
+    gw_loop_t *home;        /* borrowed: the main loop */
+    gw_metrics_t *metrics;  /* borrowed */
+    oc_plugin_t *storage_inst;
+    oc_storage_t storage;   /* valid when storage_inst != NULL */
+    oc_plugin_t **auth;     /* the auth chain, in plugins.load order */
+    size_t nauth;
+    /* stop bookkeeping */
+    size_t stop_pending;
+    void (*stop_done)(void *data);
+    void *stop_data;
+    oc_timer_t *stop_timer;
+    int storage_optional; /* the SDK test host runs without storage */
+} gw_plugins_t;
+
+/* The host table handed to every plugin. */
+extern const oc_host_api_t gw_host_api;
+
+void gw_plugins_init(gw_plugins_t *ps, gw_loop_t *home, gw_metrics_t *metrics);
+/* Default plugin folders next to the executable: <exe>/../lib/openclaw/plugins
+ * (installed) and <exe>/../plugins (build tree). Returns how many were
+ * written to dirs (owned strings, free each). */
+size_t gw_plugins_default_dirs(char **dirs, size_t max);
+/* Open every module of c->plugin_load with every check. 0 or OC_E*; every
+ * problem goes to d (loading goes on after a failure, to report them all). */
+int gw_plugins_open(gw_plugins_t *ps, const gw_config_t *c, gw_diag_t *d);
+/* Create the instances and call init on each; then report unowned or
+ * unknown plugin-section keys. 0 or OC_ECONFIG (details in d). */
+int gw_plugins_create(gw_plugins_t *ps, const gw_config_t *c, gw_diag_t *d);
+/* The test host's path: instantiate and init one more module (already in
+ * ps->mods) from the config. */
+int gw_plugins_create_one(gw_plugins_t *ps, const gw_config_t *c, gw_module_t *m, gw_diag_t *d);
+/* Call start on each instance (storage first). 0 or the first error (d). */
+int gw_plugins_start(gw_plugins_t *ps, gw_diag_t *d);
+/* Stop every started instance (reverse order); done(data) once all called
+ * their done callbacks, or after deadline_ms, whichever comes first. */
+void gw_plugins_stop(gw_plugins_t *ps, uint64_t deadline_ms, void (*done)(void *data), void *data);
+/* Destroy every instance, close every module, free. */
+void gw_plugins_free(gw_plugins_t *ps);
+
+/* Non-zero when some auth plugin has a credential configured. */
+int gw_plugins_has_auth(const gw_plugins_t *ps);
+/* The auth chain. Thread-safe. Returns OC_OK (allowed), OC_EACCES (401),
+ * OC_ELIMIT (429, res->retry_after_s set) or OC_DECLINED when no plugin
+ * took a position (no auth plugins, or no credentials offered). */
+int gw_plugins_authenticate(const gw_plugins_t *ps, const oc_auth_request_t *req,
+                            oc_auth_result_t *res);
+
+/* Prints the set as a table or JSON (openclaw plugins list). */
+void gw_plugins_print(const gw_plugins_t *ps, int json, FILE *out);
+
+#endif

@@ -1,0 +1,43 @@
+/* server/http.h - shared helpers for h2o request handlers. */
+#ifndef GW_SERVER_HTTP_H
+#define GW_SERVER_HTTP_H
+
+#include <h2o.h>
+
+#include "server/server.h"
+
+/* Route ids: bounded metric label values. */
+typedef enum gw_route_id_e {
+    GW_ROUTE_HEALTH = 1,
+    GW_ROUTE_HEALTHZ,
+    GW_ROUTE_READYZ,
+    GW_ROUTE_HEALTH_DETAILED,
+    GW_ROUTE_MODELS,
+    GW_ROUTE_MODEL,
+    GW_ROUTE_OTHER,
+} gw_route_id_t;
+
+typedef struct gw_http_req_s {
+    gw_server_t *srv;
+    h2o_req_t *req;
+    gw_route_id_t route;
+    int v1;              /* use the OpenAI error shape */
+    int loopback;        /* peer is 127.0.0.0/8 or ::1 */
+    char peer[64];
+    double started;      /* seconds, monotonic */
+} gw_http_req_t;
+
+/* Sends a response with the standard headers; records the metrics. body is
+ * copied. */
+void gw_http_send(gw_http_req_t *r, int status, const char *content_type, const char *body,
+                  size_t len);
+/* Sends the error shape of the route ({"error":{...}} on /v1, else
+ * {"ok":false,"error":{...}}). */
+void gw_http_error(gw_http_req_t *r, int status, const char *type, const char *message);
+
+/* Main-port request entry (server/routes.c). */
+int gw_http_on_req(h2o_handler_t *self, h2o_req_t *req);
+
+double gw_mono_seconds(void);
+
+#endif

@@ -1,0 +1,133 @@
+/* batch.c - storage-sqlite: run one batch of ops in one transaction (worker).
+ *
+ * BEGIN IMMEDIATE; each op; COMMIT. A multi-statement write (delete, append,
+ * clear) runs inside SAVEPOINT so that when it fails half-way it is rolled
+ * back alone and the other ops of the batch still commit. Single-statement
+ * ops need no savepoint: sqlite makes each statement atomic. If the
+ * transaction itself fails (BEGIN or COMMIT, or sqlite rolled it back after
+ * an I/O error or a full disk), every op of the batch fails. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sq.h"
+
+static const sq_exec_fn sq_exec[SQ_OP__COUNT] = {
+    [SQ_OP_PUT] = sq_exec_session_put,
+    [SQ_OP_GET] = sq_exec_session_get,
+    [SQ_OP_LIST] = sq_exec_session_list,
+    [SQ_OP_DELETE] = sq_exec_session_delete,
+    [SQ_OP_APPEND] = sq_exec_transcript_append,
+    [SQ_OP_READ] = sq_exec_transcript_read,
+    [SQ_OP_CLEAR] = sq_exec_transcript_clear,
+};
+
+static int sq_needs_savepoint(sq_op_kind_t kind)
+{
+    return kind == SQ_OP_DELETE || kind == SQ_OP_APPEND || kind == SQ_OP_CLEAR;
+}
+
+/* Forget the results of an op that did not succeed. */
+static void sq_op_drop_results(sq_op_t *op)
+{
+    switch (op->kind) {
+    case SQ_OP_GET:
+        free(op->out.session);
+        op->out.session = NULL;
+        break;
+    case SQ_OP_LIST:
+        for (size_t i = 0; i < op->out.list.count; i++)
+            free(op->out.list.items[i]);
+        free(op->out.list.items);
+        op->out.list.items = NULL;
+        op->out.list.count = 0;
+        break;
+    case SQ_OP_READ:
+        for (size_t i = 0; i < op->out.turns.count; i++)
+            free(op->out.turns.items[i]);
+        free(op->out.turns.items);
+        op->out.turns.items = NULL;
+        op->out.turns.count = 0;
+        break;
+    default:
+        op->out.last_seq = 0;
+        break;
+    }
+}
+
+static void sq_fail_all(sq_op_t *ops, int rc)
+{
+    int32_t status = sq_status_from_sqlite(rc);
+    for (sq_op_t *op = ops; op != NULL; op = op->next) {
+        sq_op_drop_results(op);
+        op->status = status;
+    }
+}
+
+static void sq_errf(sq_db_t *d, char *err, size_t errlen, const char *what, int rc)
+{
+    snprintf(err, errlen, "%s: %s (%s)", what, sqlite3_errmsg(d->db), sqlite3_errstr(rc));
+}
+
+static int sq_run_op(sq_db_t *d, sq_op_t *op, char *err, size_t errlen)
+{
+    int sp = sq_needs_savepoint(op->kind);
+    int rc;
+    if (sp) {
+        rc = sq_db_exec_cached(d, SQ_STMT_SAVEPOINT, "SAVEPOINT op");
+        if (rc != SQLITE_OK) {
+            sq_errf(d, err, errlen, "savepoint", rc);
+            op->status = sq_status_from_sqlite(rc);
+            return rc;
+        }
+    }
+    rc = sq_exec[op->kind](d, op);
+    if (rc != SQLITE_OK) {
+        /* Keep the first error text of the batch for the log. */
+        if (err[0] == '\0')
+            sq_errf(d, err, errlen, sq_op_name(op->kind), rc);
+        sq_op_drop_results(op);
+        op->status = sq_status_from_sqlite(rc);
+    }
+    if (sp && !sqlite3_get_autocommit(d->db)) {
+        if (rc != SQLITE_OK)
+            (void)sq_db_exec_cached(d, SQ_STMT_ROLLBACK_TO, "ROLLBACK TO op");
+        (void)sq_db_exec_cached(d, SQ_STMT_RELEASE, "RELEASE op");
+    }
+    return rc;
+}
+
+int sq_batch_run(sq_db_t *d, sq_op_t *ops, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    if (d == NULL) {
+        snprintf(err, errlen, "database is not open");
+        sq_fail_all(ops, SQLITE_CANTOPEN);
+        return SQLITE_CANTOPEN;
+    }
+    int rc = sq_db_exec_cached(d, SQ_STMT_BEGIN, "BEGIN IMMEDIATE");
+    if (rc != SQLITE_OK) {
+        sq_errf(d, err, errlen, "begin", rc);
+        sq_fail_all(ops, rc);
+        return rc;
+    }
+    for (sq_op_t *op = ops; op != NULL; op = op->next) {
+        rc = sq_run_op(d, op, err, errlen);
+        if (rc != SQLITE_OK && sqlite3_get_autocommit(d->db)) {
+            /* sqlite rolled the whole transaction back (I/O error, full
+             * disk, out of memory): what ran before is gone too. */
+            sq_fail_all(ops, rc);
+            return rc;
+        }
+    }
+    rc = sq_db_exec_cached(d, SQ_STMT_COMMIT, "COMMIT");
+    if (rc != SQLITE_OK) {
+        sq_errf(d, err, errlen, "commit", rc);
+        if (!sqlite3_get_autocommit(d->db))
+            (void)sq_db_exec_cached(d, SQ_STMT_ROLLBACK, "ROLLBACK");
+        sq_fail_all(ops, rc);
+        return rc;
+    }
+    /* Individual op errors (already in err) do not fail the batch. */
+    err[0] = '\0';
+    return SQLITE_OK;
+}

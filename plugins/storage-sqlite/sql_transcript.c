@@ -1,0 +1,193 @@
+/* sql_transcript.c - storage-sqlite: transcript_append/read/clear (worker).
+ * Each runs inside the batch's transaction; append and clear inside their
+ * own savepoint too (batch.c), so a failure half-way leaves nothing.
+ *
+ * sessions.next_seq is the seq the next appended turn gets. It only grows,
+ * also across clears, so a seq is never reused. */
+#include <stdlib.h>
+
+#include "sq.h"
+
+static const char sq_sql_counters[] =
+    "SELECT next_seq, turn_count FROM sessions WHERE key = ?1";
+
+static const char sq_sql_insert[] =
+    "INSERT INTO turns (session_key, seq, role, content, meta_json, created_ms)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+static const char sq_sql_appended[] =
+    "UPDATE sessions SET next_seq = ?2, turn_count = turn_count + ?3, updated_ms = ?4"
+    " WHERE key = ?1";
+
+static const char sq_sql_all[] =
+    "SELECT seq, role, content, meta_json, created_ms FROM turns"
+    " WHERE session_key = ?1 ORDER BY seq ASC";
+
+static const char sq_sql_last[] =
+    "SELECT seq, role, content, meta_json, created_ms FROM turns"
+    " WHERE session_key = ?1 ORDER BY seq DESC LIMIT ?2";
+
+static const char sq_sql_cleared[] =
+    "UPDATE sessions SET turn_count = 0, updated_ms = ?2 WHERE key = ?1";
+
+static const char sq_sql_turns_delete[] = "DELETE FROM turns WHERE session_key = ?1";
+
+static int sq_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC); /* NULL binds NULL */
+}
+
+static int sq_step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* next_seq and turn_count of `key`; SQLITE_NOTFOUND when there is no such
+ * session. */
+static int sq_counters(sq_db_t *d, const char *key, uint64_t *next_seq, uint64_t *turns)
+{
+    sqlite3_stmt *st = sq_db_stmt(d, SQ_STMT_SESSION_COUNTERS, sq_sql_counters);
+    if (st == NULL)
+        return sqlite3_errcode(d->db);
+    sq_bind_text(st, 1, key);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *next_seq = (uint64_t)sqlite3_column_int64(st, 0);
+        *turns = (uint64_t)sqlite3_column_int64(st, 1);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = SQLITE_NOTFOUND;
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sq_exec_transcript_append(sq_db_t *d, sq_op_t *op)
+{
+    uint64_t seq, turns;
+    int rc = sq_counters(d, op->key, &seq, &turns);
+    if (rc == SQLITE_NOTFOUND) {
+        op->status = OC_ENOENT;
+        return SQLITE_OK;
+    }
+    if (rc != SQLITE_OK)
+        return rc;
+    if (seq == 0)
+        seq = 1;
+    sqlite3_stmt *st = sq_db_stmt(d, SQ_STMT_TURN_INSERT, sq_sql_insert);
+    if (st == NULL)
+        return sqlite3_errcode(d->db);
+    size_t n = op->in.append.count;
+    for (size_t i = 0; i < n; i++) {
+        const sq_turn_in_t *t = &op->in.append.turns[i];
+        sqlite3_reset(st);
+        sq_bind_text(st, 1, op->key);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)(seq + i));
+        sq_bind_text(st, 3, t->role);
+        sq_bind_text(st, 4, t->content);
+        sq_bind_text(st, 5, t->meta_json);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)t->created_ms);
+        rc = sq_step_done(st);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    st = sq_db_stmt(d, SQ_STMT_SESSION_APPENDED, sq_sql_appended);
+    if (st == NULL)
+        return sqlite3_errcode(d->db);
+    sq_bind_text(st, 1, op->key);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)(seq + n));
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)n);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)op->now_ms);
+    rc = sq_step_done(st);
+    if (rc != SQLITE_OK)
+        return rc;
+    op->out.last_seq = seq + n - 1;
+    op->status = OC_OK;
+    return SQLITE_OK;
+}
+
+int sq_exec_transcript_read(sq_db_t *d, sq_op_t *op)
+{
+    uint64_t next, total;
+    int rc = sq_counters(d, op->key, &next, &total);
+    if (rc == SQLITE_NOTFOUND) {
+        op->status = OC_ENOENT;
+        return SQLITE_OK;
+    }
+    if (rc != SQLITE_OK)
+        return rc;
+    uint32_t limit = op->in.read.limit;
+    sqlite3_stmt *st = limit == 0 ? sq_db_stmt(d, SQ_STMT_TURNS_ALL, sq_sql_all)
+                                  : sq_db_stmt(d, SQ_STMT_TURNS_LAST, sq_sql_last);
+    if (st == NULL)
+        return sqlite3_errcode(d->db);
+    sq_bind_text(st, 1, op->key);
+    if (limit != 0)
+        sqlite3_bind_int64(st, 2, limit);
+
+    /* turn_count is the expected size; grow if it is off. */
+    size_t cap = limit != 0 && limit < total ? limit : (size_t)total;
+    if (cap == 0)
+        cap = 4;
+    oc_turn_t **items = malloc(cap * sizeof *items);
+    size_t n = 0;
+    rc = items != NULL ? SQLITE_OK : SQLITE_NOMEM;
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = SQLITE_OK;
+        if (n == cap) {
+            cap *= 2;
+            oc_turn_t **grown = realloc(items, cap * sizeof *items);
+            if (grown == NULL) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            items = grown;
+        }
+        items[n] = sq_row_turn(st);
+        if (items[n] == NULL) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        n++;
+    }
+    sqlite3_reset(st);
+    op->out.turns.items = items; /* released by sq_op_free either way */
+    op->out.turns.count = n;
+    if (rc != SQLITE_DONE)
+        return rc;
+    if (limit != 0) { /* newest first from sqlite: make it oldest first */
+        for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
+            oc_turn_t *t = items[i];
+            items[i] = items[j - 1];
+            items[j - 1] = t;
+        }
+    }
+    op->status = OC_OK;
+    return SQLITE_OK;
+}
+
+int sq_exec_transcript_clear(sq_db_t *d, sq_op_t *op)
+{
+    sqlite3_stmt *st = sq_db_stmt(d, SQ_STMT_SESSION_CLEARED, sq_sql_cleared);
+    if (st == NULL)
+        return sqlite3_errcode(d->db);
+    sq_bind_text(st, 1, op->key);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)op->now_ms);
+    int rc = sq_step_done(st);
+    if (rc != SQLITE_OK)
+        return rc;
+    if (sqlite3_changes(d->db) == 0) {
+        op->status = OC_ENOENT;
+        return SQLITE_OK;
+    }
+    st = sq_db_stmt(d, SQ_STMT_TURNS_DELETE, sq_sql_turns_delete);
+    if (st == NULL)
+        return sqlite3_errcode(d->db);
+    sq_bind_text(st, 1, op->key);
+    rc = sq_step_done(st);
+    if (rc == SQLITE_OK)
+        op->status = OC_OK;
+    return rc;
+}
