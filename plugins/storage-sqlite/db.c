@@ -278,3 +278,35 @@ oc_turn_t *sq_row_turn(sqlite3_stmt *st)
     t->created_ms = (uint64_t)sqlite3_column_int64(st, 4);
     return t;
 }
+
+int sq_collect_rows(sqlite3_stmt *st, size_t cap, void *(*row)(sqlite3_stmt *st), void ***items,
+                    size_t *count)
+{
+    if (cap == 0)
+        cap = 4;
+    void **out = malloc(cap * sizeof *out);
+    size_t n = 0;
+    int rc = out != NULL ? SQLITE_OK : SQLITE_NOMEM;
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = SQLITE_OK;
+        if (n == cap) {
+            void **grown = realloc(out, cap * 2 * sizeof *out);
+            if (grown == NULL) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            out = grown;
+            cap *= 2;
+        }
+        out[n] = row(st);
+        if (out[n] == NULL) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        n++;
+    }
+    sqlite3_reset(st);
+    *items = out;
+    *count = n;
+    return rc;
+}

@@ -152,6 +152,12 @@ int32_t sq_status_from_sqlite(int rc);
 /* Rows as one malloc block each (strings inside). NULL on OOM. */
 oc_session_t *sq_row_session(sqlite3_stmt *st);
 oc_turn_t *sq_row_turn(sqlite3_stmt *st);
+/* Steps `st` to the end, turning each row into an object with `row` (NULL =
+ * out of memory) collected in a malloc'd array starting at `cap` slots.
+ * *items and *count always describe what was built (the caller frees it);
+ * returns SQLITE_DONE when every row was read, else the error. Resets st. */
+int sq_collect_rows(sqlite3_stmt *st, size_t cap, void *(*row)(sqlite3_stmt *st), void ***items,
+                    size_t *count);
 
 /* schema.c. Within one transaction: create or upgrade to the newest
  * schema. Returns SQLITE_OK or an error with the reason in err; *from gets

@@ -5,6 +5,12 @@
 
 #include "sq.h"
 
+/* sq_collect_rows takes rows as void *. */
+static void *row_session(sqlite3_stmt *st)
+{
+    return sq_row_session(st);
+}
+
 #define SQ_SESSION_COLS "key, agent_id, channel, meta_json, created_ms, updated_ms, turn_count"
 
 /* created_ms, turn_count and next_seq are kept on update. */
@@ -114,31 +120,12 @@ int sq_exec_session_list(sq_db_t *d, sq_op_t *op)
         sqlite3_bind_text(st, 3, upper, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 4, op->in.list.limit);
 
-    size_t cap = op->in.list.limit < 16 ? op->in.list.limit : 16;
-    oc_session_t **items = malloc(cap * sizeof *items);
-    size_t n = 0;
-    int rc = items != NULL ? SQLITE_OK : SQLITE_NOMEM;
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = SQLITE_OK;
-        if (n == cap) {
-            cap *= 2;
-            oc_session_t **grown = realloc(items, cap * sizeof *items);
-            if (grown == NULL) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            items = grown;
-        }
-        items[n] = sq_row_session(st);
-        if (items[n] == NULL) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        n++;
-    }
-    sqlite3_reset(st);
+    void **rows;
+    size_t n;
+    int rc = sq_collect_rows(st, op->in.list.limit < 16 ? op->in.list.limit : 16, row_session,
+                             &rows, &n);
     /* Hand what was built to the op either way: sq_op_free releases it. */
-    op->out.list.items = items;
+    op->out.list.items = (oc_session_t **)rows;
     op->out.list.count = n;
     if (rc == SQLITE_DONE) {
         op->status = OC_OK;

@@ -8,6 +8,12 @@
 
 #include "sq.h"
 
+/* sq_collect_rows takes rows as void *. */
+static void *row_turn(sqlite3_stmt *st)
+{
+    return sq_row_turn(st);
+}
+
 static const char sq_sql_counters[] =
     "SELECT next_seq, turn_count FROM sessions WHERE key = ?1";
 
@@ -129,35 +135,15 @@ int sq_exec_transcript_read(sq_db_t *d, sq_op_t *op)
 
     /* turn_count is the expected size; grow if it is off. */
     size_t cap = limit != 0 && limit < total ? limit : (size_t)total;
-    if (cap == 0)
-        cap = 4;
-    oc_turn_t **items = malloc(cap * sizeof *items);
-    size_t n = 0;
-    rc = items != NULL ? SQLITE_OK : SQLITE_NOMEM;
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = SQLITE_OK;
-        if (n == cap) {
-            cap *= 2;
-            oc_turn_t **grown = realloc(items, cap * sizeof *items);
-            if (grown == NULL) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            items = grown;
-        }
-        items[n] = sq_row_turn(st);
-        if (items[n] == NULL) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        n++;
-    }
-    sqlite3_reset(st);
-    op->out.turns.items = items; /* released by sq_op_free either way */
+    void **rows;
+    size_t n;
+    rc = sq_collect_rows(st, cap, row_turn, &rows, &n);
+    op->out.turns.items = (oc_turn_t **)rows; /* released by sq_op_free either way */
     op->out.turns.count = n;
     if (rc != SQLITE_DONE)
         return rc;
     if (limit != 0) { /* newest first from sqlite: make it oldest first */
+        oc_turn_t **items = op->out.turns.items;
         for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
             oc_turn_t *t = items[i];
             items[i] = items[j - 1];
