@@ -337,8 +337,9 @@ int gw_http_on_req(h2o_handler_t *self, h2o_req_t *req)
         gw_http_error(&r, 404, r.v1 ? "invalid_request_error" : "not_found", "Not Found");
         return 0;
     }
-    /* Header budget: h2o caps the HTTP/1 request head at 8 KiB on its own;
-     * server.limits.maxHeaderBytes can lower it (and bounds HTTP/2). */
+    /* Header budget: h2o's own caps are loose (100 headers, a request head
+     * of up to 8 KiB + 4 KiB per header), so server.limits.maxHeaderBytes is
+     * enforced here, for HTTP/1 and HTTP/2 alike. */
     size_t hbytes = 0;
     for (size_t i = 0; i < req->headers.size; i++)
         hbytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
