@@ -146,21 +146,9 @@ static void send_json(gw_http_req_t *r, int status, const char *json)
 
 /* ---- auth gate ---- */
 
-static char *header_dup(h2o_req_t *req, const h2o_token_t *tok)
+/* Header i (or NULL when i < 0) as a NUL-terminated copy in the request pool. */
+static char *header_copy(h2o_req_t *req, ssize_t i)
 {
-    ssize_t i = h2o_find_header(&req->headers, tok, -1);
-    if (i < 0)
-        return NULL;
-    h2o_iovec_t v = req->headers.entries[i].value;
-    char *s = h2o_mem_alloc_pool(&req->pool, v.len + 1);
-    memcpy(s, v.base, v.len);
-    s[v.len] = '\0';
-    return s;
-}
-
-static char *header_dup_str(h2o_req_t *req, const char *name)
-{
-    ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
     if (i < 0)
         return NULL;
     h2o_iovec_t v = req->headers.entries[i].value;
@@ -180,8 +168,10 @@ static int authorize(gw_http_req_t *r)
         .remote_addr = r->peer,
         .method = method_label(r->req),
         .path = route_label(r->route),
-        .authorization = header_dup(r->req, H2O_TOKEN_AUTHORIZATION),
-        .api_key = header_dup_str(r->req, "x-api-key"),
+        .authorization = header_copy(r->req, h2o_find_header(&r->req->headers,
+                                                             H2O_TOKEN_AUTHORIZATION, -1)),
+        .api_key = header_copy(r->req, h2o_find_header_by_str(&r->req->headers,
+                                                               H2O_STRLIT("x-api-key"), -1)),
     };
     oc_auth_result_t res;
     memset(&res, 0, sizeof(res));

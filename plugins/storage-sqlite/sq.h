@@ -177,6 +177,9 @@ int sq_exec_session_delete(sq_db_t *d, sq_op_t *op);
 int sq_exec_transcript_append(sq_db_t *d, sq_op_t *op);
 int sq_exec_transcript_read(sq_db_t *d, sq_op_t *op);
 int sq_exec_transcript_clear(sq_db_t *d, sq_op_t *op);
+/* Deletes every turn of op->key (session delete and transcript clear both
+ * end with it); sets op->status OC_OK on success. */
+int sq_delete_turns(sq_db_t *d, sq_op_t *op);
 
 /* batch.c (worker). Run ops[0..n) in one transaction, one savepoint per
  * multi-statement write. Sets every op's status. Returns SQLITE_OK, or the

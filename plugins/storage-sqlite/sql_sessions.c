@@ -35,7 +35,6 @@ static const char sq_sql_list_agent[] =
     " ORDER BY updated_ms DESC, key DESC LIMIT ?4";
 
 static const char sq_sql_delete[] = "DELETE FROM sessions WHERE key = ?1";
-static const char sq_sql_turns_delete[] = "DELETE FROM turns WHERE session_key = ?1";
 
 static int sq_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -147,12 +146,5 @@ int sq_exec_session_delete(sq_db_t *d, sq_op_t *op)
         op->status = OC_ENOENT;
         return SQLITE_OK;
     }
-    st = sq_db_stmt(d, SQ_STMT_TURNS_DELETE, sq_sql_turns_delete);
-    if (st == NULL)
-        return sqlite3_errcode(d->db);
-    sq_bind_text(st, 1, op->key);
-    rc = sq_step_done(st);
-    if (rc == SQLITE_OK)
-        op->status = OC_OK;
-    return rc;
+    return sq_delete_turns(d, op);
 }

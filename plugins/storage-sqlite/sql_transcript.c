@@ -154,6 +154,18 @@ int sq_exec_transcript_read(sq_db_t *d, sq_op_t *op)
     return SQLITE_OK;
 }
 
+int sq_delete_turns(sq_db_t *d, sq_op_t *op)
+{
+    sqlite3_stmt *st = sq_db_stmt(d, SQ_STMT_TURNS_DELETE, sq_sql_turns_delete);
+    if (st == NULL)
+        return sqlite3_errcode(d->db);
+    sq_bind_text(st, 1, op->key);
+    int rc = sq_step_done(st);
+    if (rc == SQLITE_OK)
+        op->status = OC_OK;
+    return rc;
+}
+
 int sq_exec_transcript_clear(sq_db_t *d, sq_op_t *op)
 {
     sqlite3_stmt *st = sq_db_stmt(d, SQ_STMT_SESSION_CLEARED, sq_sql_cleared);
@@ -168,12 +180,5 @@ int sq_exec_transcript_clear(sq_db_t *d, sq_op_t *op)
         op->status = OC_ENOENT;
         return SQLITE_OK;
     }
-    st = sq_db_stmt(d, SQ_STMT_TURNS_DELETE, sq_sql_turns_delete);
-    if (st == NULL)
-        return sqlite3_errcode(d->db);
-    sq_bind_text(st, 1, op->key);
-    rc = sq_step_done(st);
-    if (rc == SQLITE_OK)
-        op->status = OC_OK;
-    return rc;
+    return sq_delete_turns(d, op);
 }
