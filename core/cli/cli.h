@@ -10,6 +10,8 @@
 #define GW_CLI_JSON 0x4u   /* --json */
 #define GW_CLI_DEEP 0x8u   /* --deep */
 #define GW_CLI_FOLLOW 0x10u /* --follow */
+#define GW_CLI_ARGS 0x20u   /* positional arguments (at most GW_CLI_MAX_ARGS) */
+#define GW_CLI_MAX_ARGS 4
 
 typedef struct gw_cli_opts_s {
     gw_start_opts_t start; /* start.cfg holds --config/--port/--host/--dev */
@@ -17,6 +19,8 @@ typedef struct gw_cli_opts_s {
     int json;
     int deep;
     int follow;
+    char *args[GW_CLI_MAX_ARGS]; /* borrowed from argv */
+    int nargs;
 } gw_cli_opts_t;
 
 /* Parses argv[1..] (argv[0] is the command word). Returns -1 to go on, or
@@ -25,5 +29,6 @@ int gw_cli_parse(int argc, char **argv, gw_cli_opts_t *o, unsigned accept, const
 
 int gw_cli_gateway(int argc, char **argv);
 int gw_cli_logs(int argc, char **argv);
+int gw_cli_pairing(int argc, char **argv);
 
 #endif

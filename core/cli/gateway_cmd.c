@@ -130,6 +130,8 @@ int gw_cli_parse(int argc, char **argv, gw_cli_opts_t *o, unsigned accept, const
         }
         }
     }
+    while ((accept & GW_CLI_ARGS) && optind < argc && o->nargs < GW_CLI_MAX_ARGS)
+        o->args[o->nargs++] = argv[optind++];
     if (optind < argc) {
         fprintf(stderr, "openclaw %s: unexpected argument '%s'\n%s", argv[0], argv[optind], help);
         return GW_EXIT_USAGE;

@@ -23,6 +23,8 @@ static const char usage_top[] =
     "  gateway validate    check the configuration and plugins without starting\n"
     "  plugins list        the plugins the configuration loads (--json)\n"
     "  logs                print the gateway log (--follow)\n"
+    "  pairing list        pending DM pairing requests ([channel], --json)\n"
+    "  pairing approve     approve one: pairing approve <channel> <code>\n"
     "\n"
     "  --version           print the version\n"
     "  --help              this text; `openclaw <command> --help` for a command\n"
@@ -80,5 +82,7 @@ int main(int argc, char **argv)
         return cmd_plugins(argc - 1, argv + 1);
     if (strcmp(cmd, "logs") == 0)
         return gw_cli_logs(argc - 1, argv + 1);
+    if (strcmp(cmd, "pairing") == 0)
+        return gw_cli_pairing(argc - 1, argv + 1);
     return usage_error("unknown command '%s'", cmd);
 }

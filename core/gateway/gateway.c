@@ -14,6 +14,7 @@
 #include "httpc/httpc.h"
 #include "log/log.h"
 #include "loop/loop.h"
+#include "messaging/messaging.h"
 #include "metrics/metrics.h"
 #include "plugin/plugins.h"
 #include "server/server.h"
@@ -35,8 +36,10 @@ typedef struct gw_gateway_s {
     gw_loop_t loop;
     gw_metrics_t *metrics;
     gw_plugins_t plugins;
+    gw_messaging_t *msg;
     gw_server_t server;
     int server_started;
+    int msg_started;
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t health;
     uv_timer_t ready_timer; /* waits for storage before declaring ready */
@@ -68,6 +71,41 @@ static void apply_default_plugins(gw_config_t *c)
     for (size_t i = 0; i < n; i++)
         c->plugin_load[i] = strdup(default_plugins[i]);
     c->plugin_load_count = n;
+}
+
+/* --dev with no providers: the mock provider, so a fresh checkout answers
+ * messages (SPEC §3). */
+static void apply_dev_provider(gw_config_t *c)
+{
+    if (!c->dev || c->provider_count > 0 || gw_cfg_find(c->root, "providers") != NULL)
+        return;
+    gw_cfg_node_t *list = gw_cfg_node_new(OC_CFG_LIST);
+    gw_cfg_node_t *entry = gw_cfg_node_new(OC_CFG_MAP);
+    gw_provider_cfg_t *pc = calloc(1, sizeof(*pc));
+    char **load = realloc(c->plugin_load, (c->plugin_load_count + 1) * sizeof(char *));
+    if (load)
+        c->plugin_load = load;
+    if (!list || !entry || !pc || !load || gw_cfg_list_add(list, entry) != 0 ||
+        gw_cfg_map_add(c->root, "providers", list) != 0) {
+        gw_cfg_free(list);
+        free(pc);
+        return;
+    }
+    gw_cfg_repath(list);
+    gw_cfg_set_scalar(c->root, "providers.0.name", "mock", "--dev default");
+    gw_cfg_set_scalar(c->root, "providers.0.type", "mock", "--dev default");
+    gw_cfg_mark_used(gw_cfg_find(c->root, "providers.0.name"));
+    gw_cfg_mark_used(gw_cfg_find(c->root, "providers.0.type"));
+    pc->name = strdup("mock");
+    pc->type = strdup("mock");
+    pc->node = gw_cfg_find(c->root, "providers.0");
+    c->providers = pc;
+    c->provider_count = 1;
+    int have = 0;
+    for (size_t i = 0; i < c->plugin_load_count; i++)
+        have |= strcmp(c->plugin_load[i], "provider-mock") == 0;
+    if (!have)
+        c->plugin_load[c->plugin_load_count++] = strdup("provider-mock");
 }
 
 /* Every secret-looking value is masked in every later log line. */
@@ -105,10 +143,18 @@ static int load(gw_gateway_t *g, const gw_config_opts_t *o, gw_diag_t *d)
     if (rc != 0)
         return GW_EXIT_CONFIG;
     apply_default_plugins(g->cfg);
+    apply_dev_provider(g->cfg);
     apply_default_storage_path(g->cfg);
     register_secrets(g->cfg->root);
     gw_plugins_init(&g->plugins, &g->loop, g->metrics);
     if (gw_plugins_open(&g->plugins, g->cfg, d) != OC_OK)
+        return GW_EXIT_CONFIG;
+    /* Before the plugins: the core reads the policy keys of each channel
+     * section first, so the plugin's unknown-key report leaves them alone. */
+    rc = gw_messaging_new(&g->msg, g->cfg, &g->plugins, g->metrics, &g->loop, d);
+    if (rc == -ENOMEM)
+        return GW_EXIT_RUNTIME;
+    if (rc != 0)
         return GW_EXIT_CONFIG;
     if (gw_plugins_create(&g->plugins, g->cfg, d) != OC_OK)
         return GW_EXIT_CONFIG;
@@ -132,6 +178,8 @@ static void walk_close(uv_handle_t *h, void *arg)
 
 static void teardown(gw_gateway_t *g)
 {
+    gw_messaging_free(g->msg);
+    g->msg = NULL;
     gw_plugins_free(&g->plugins);
     if (g->server_started)
         gw_server_free(&g->server);
@@ -234,8 +282,14 @@ static void publish_health(gw_gateway_t *g)
         gw_buf_json_str(&b, g->cfg->providers[i].name);
         gw_buf_puts(&b, ":\"configured\"");
     }
-    gw_buf_printf(&b, "},\"plugins\":{\"loaded\":%zu},\"workers\":%d}", g->plugins.nmods,
+    gw_buf_printf(&b, "},\"plugins\":{\"loaded\":%zu},\"workers\":%d", g->plugins.nmods,
                   g->server.nworkers);
+    if (g->msg) {
+        char *q = gw_messaging_health_json(g->msg);
+        gw_buf_printf(&b, ",\"queue\":%s", q ? q : "null");
+        free(q);
+    }
+    gw_buf_puts(&b, "}");
     gw_server_publish_health(&g->server, gw_buf_steal(&b), degraded, storage_down);
 }
 
@@ -251,10 +305,17 @@ static void on_plugins_stopped(void *data)
     uv_stop(&g->uv);
 }
 
-static void on_server_stopped(void *data)
+static void on_messaging_stopped(void *data)
 {
     gw_gateway_t *g = data;
     gw_plugins_stop(&g->plugins, GW_STOP_DEADLINE_MS, on_plugins_stopped, g);
+}
+
+/* HTTP drained: let running turns finish (bounded), then the plugins. */
+static void on_server_stopped(void *data)
+{
+    gw_gateway_t *g = data;
+    gw_messaging_stop(g->msg, GW_STOP_DEADLINE_MS, on_messaging_stopped, g);
 }
 
 static void begin_shutdown(gw_gateway_t *g, const char *why)
@@ -364,6 +425,11 @@ static void on_ready_check(uv_timer_t *t)
     const char *text = NULL;
     int ok = g->plugins.storage_inst == NULL ||
              g->plugins.storage.ops->health(g->plugins.storage.state, &text) == OC_OK;
+    /* Pending messages from before a crash are queued before new ones. */
+    if (ok && g->msg_started && !gw_messaging_recovered(g->msg)) {
+        ok = 0;
+        text = "recovering pending messages";
+    }
     if (!ok && gw_now_ms() - g->t0 < GW_STORAGE_WAIT_MS)
         return;
     uv_timer_stop(t);
@@ -392,6 +458,14 @@ static int take_over_port(gw_gateway_t *g)
         usleep(100000);
     }
     return 1;
+}
+
+static int has_channels(const gw_plugins_t *ps)
+{
+    for (size_t i = 0; i < ps->nmods; i++)
+        if (ps->mods[i]->desc.kind == OC_KIND_CHANNEL)
+            return 1;
+    return 0;
 }
 
 static void stop_loop(void *data)
@@ -433,8 +507,21 @@ int gw_gateway_run(const gw_start_opts_t *o)
         if (o->ready_fd >= 0)
             gw_log_set_stderr(0); /* --daemon: stderr is the same file */
         register_core_metrics(&g);
+        gw_messaging_register_metrics(g.msg);
         if (gw_plugins_start(&g.plugins, &d) != OC_OK)
             code = GW_EXIT_RUNTIME;
+    }
+    if (code == GW_EXIT_OK) {
+        if (gw_messaging_start(g.msg, &d) == 0) {
+            g.msg_started = 1;
+        } else if (has_channels(&g.plugins)) {
+            code = GW_EXIT_RUNTIME;
+        } else {
+            /* No channel needs it; /hooks/agent answers 503. */
+            gw_log(OC_LOG_WARN, "gateway", "messaging disabled: the storage lacks the ABI 1.1 "
+                   "operations");
+            gw_diag_free(&d);
+        }
     }
     if (code == GW_EXIT_OK) {
         int rc = gw_server_start(&g.server, g.cfg, &g.plugins, g.metrics, &g.loop, &d);
@@ -492,4 +579,102 @@ int gw_gateway_run(const gw_start_opts_t *o)
     gw_httpc_global_cleanup();
     gw_log_shutdown();
     return GW_EXIT_OK;
+}
+
+/* ---- admin access to the storage ---- */
+
+struct gw_admin_s {
+    gw_gateway_t g;
+};
+
+static void on_admin_tick(uv_timer_t *t)
+{
+    (void)t; /* wakes uv_run(UV_RUN_ONCE) so gw_admin_wait re-checks */
+}
+
+int gw_admin_open(const gw_config_opts_t *o, gw_admin_t **out)
+{
+    *out = NULL;
+    gw_admin_t *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return GW_EXIT_RUNTIME;
+    gw_gateway_t *g = &a->g;
+    gw_diag_t d = GW_DIAG_INIT;
+    setup_loop(g);
+    gw_log_set_stderr(1);
+    int code = load(g, o, &d);
+    oc_plugin_t *sp = code == GW_EXIT_OK ? g->plugins.storage_inst : NULL;
+    if (code == GW_EXIT_OK && sp == NULL) {
+        gw_diag_add(&d, NULL, 0, 0, "no storage plugin is configured");
+        code = GW_EXIT_CONFIG;
+    }
+    if (code == GW_EXIT_OK) {
+        int rc = sp->mod->ops.start ? sp->mod->ops.start(sp->state) : OC_OK;
+        if (rc != OC_OK) {
+            gw_diag_add(&d, NULL, 0, 0, "storage %s: start failed: %s", sp->name,
+                        gw_host_api.strerror(rc));
+            code = GW_EXIT_RUNTIME;
+        } else {
+            sp->started = 1;
+        }
+    }
+    if (code == GW_EXIT_OK) {
+        uv_timer_init(&g->uv, &g->ready_timer);
+        uv_timer_start(&g->ready_timer, on_admin_tick, 5, 5);
+        const char *text = NULL;
+        uint64_t t0 = gw_now_ms();
+        while (g->plugins.storage.ops->health(g->plugins.storage.state, &text) != OC_OK &&
+               gw_now_ms() - t0 < GW_STORAGE_WAIT_MS)
+            uv_run(&g->uv, UV_RUN_ONCE);
+        if (g->plugins.storage.ops->health(g->plugins.storage.state, &text) != OC_OK) {
+            gw_diag_add(&d, NULL, 0, 0, "storage %s is not available: %s", sp->name,
+                        text ? text : "no detail");
+            code = GW_EXIT_RUNTIME;
+        }
+    }
+    if (code == GW_EXIT_OK) {
+        const oc_storage_ops_t *ops = g->plugins.storage.ops;
+        if (!ops->pairing_list || !ops->pairing_approve) {
+            gw_diag_add(&d, NULL, 0, 0, "storage %s was built for ABI 1.0 and has no pairing "
+                        "operations; rebuild it against SDK 1.1", sp->name);
+            code = GW_EXIT_RUNTIME;
+        }
+    }
+    gw_diag_print(&d, stderr);
+    gw_diag_free(&d);
+    if (code != GW_EXIT_OK) {
+        gw_admin_close(a);
+        return code;
+    }
+    *out = a;
+    return 0;
+}
+
+const struct oc_storage_s *gw_admin_storage(gw_admin_t *a)
+{
+    return &a->g.plugins.storage;
+}
+
+void gw_admin_wait(gw_admin_t *a, const int *flag)
+{
+    while (!*flag)
+        uv_run(&a->g.uv, UV_RUN_ONCE);
+}
+
+static void on_admin_stopped(void *data)
+{
+    *(int *)data = 1;
+}
+
+void gw_admin_close(gw_admin_t *a)
+{
+    gw_gateway_t *g = &a->g;
+    int stopped = 0;
+    gw_plugins_stop(&g->plugins, GW_STOP_DEADLINE_MS, on_admin_stopped, &stopped);
+    while (!stopped)
+        uv_run(&g->uv, UV_RUN_ONCE);
+    if (uv_is_active((uv_handle_t *)&g->ready_timer))
+        uv_timer_stop(&g->ready_timer);
+    teardown(g);
+    free(a);
 }

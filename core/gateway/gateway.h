@@ -32,4 +32,18 @@ int gw_gateway_validate(const gw_config_opts_t *o, int quiet);
 /* `plugins list`: the plugins of the config, with their metadata. */
 int gw_gateway_plugins_list(const gw_config_opts_t *o, int json);
 
+/* Admin access to the storage, for commands that work whether or not a
+ * gateway is running (`pairing list|approve`): loads the configuration and
+ * plugins, starts only the storage plugin and waits until it is healthy.
+ * Main thread only; one at a time. */
+typedef struct gw_admin_s gw_admin_t;
+/* 0, or an exit code with the problems printed to stderr. */
+int gw_admin_open(const gw_config_opts_t *o, gw_admin_t **out);
+/* The storage (host-owned), valid until gw_admin_close. */
+const struct oc_storage_s *gw_admin_storage(gw_admin_t *a);
+/* Runs the event loop until *flag becomes non-zero. */
+void gw_admin_wait(gw_admin_t *a, const int *flag);
+/* Stops the storage and frees everything. */
+void gw_admin_close(gw_admin_t *a);
+
 #endif

@@ -357,6 +357,55 @@ static const oc_storage_t *host_storage(oc_plugin_t *self)
     return &ps->storage;
 }
 
+/* ---- inbound HTTP and messages (1.1) ---- */
+
+static int32_t host_http_route(oc_plugin_t *self, const char *path, oc_http_handler_cb cb,
+                               void *data)
+{
+    if (self == NULL || self->mod->desc.kind != OC_KIND_CHANNEL) {
+        gw_log(OC_LOG_ERROR, self ? self->name : "plugin",
+               "http_route: only channel plugins register routes");
+        return OC_EINVAL;
+    }
+    /* A channel's routes live under /channels/<its name>/. */
+    const char *cn = self->mod->desc.name + strlen("channel-");
+    size_t cl = strlen(cn);
+    if (path == NULL || strncmp(path, "/channels/", 10) != 0 ||
+        strncmp(path + 10, cn, cl) != 0 || path[10 + cl] != '/' || path[11 + cl] == '\0') {
+        gw_log(OC_LOG_ERROR, self->name,
+               "http_route: path \"%s\" must start with /channels/%s/ and name a route",
+               path ? path : "(null)", cn);
+        return OC_EINVAL;
+    }
+    int rc = gw_plugins_add_route(self->set, self, path, 0, cb, data);
+    if (rc == 0)
+        return OC_OK;
+    gw_log(OC_LOG_ERROR, self->name, "http_route %s: %s", path,
+           rc == -EEXIST  ? "already registered"
+           : rc == -EBUSY ? "routes are registered during init only"
+                          : strerror(-rc));
+    return rc == -ENOMEM ? OC_ENOMEM : OC_EINVAL;
+}
+
+static void host_http_respond(oc_http_exchange_t *ex, int32_t status, const char *content_type,
+                              const oc_http_header_t *headers, size_t header_count,
+                              const char *body, size_t body_len)
+{
+    if (ex)
+        ex->respond(ex, status, content_type, headers, header_count, body, body_len);
+}
+
+static int32_t host_inbound_submit(oc_plugin_t *self, const oc_envelope_t *env,
+                                   oc_inbound_cb cb, void *data)
+{
+    if (self == NULL || env == NULL || cb == NULL)
+        return OC_EINVAL;
+    gw_plugins_t *ps = self->set;
+    if (ps->inbound == NULL)
+        return OC_ENOTSUP;
+    return ps->inbound(ps->inbound_ctx, self, env, cb, data);
+}
+
 const oc_host_api_t gw_host_api = {
     .struct_size = sizeof(oc_host_api_t),
     .abi_major = OC_ABI_MAJOR,
@@ -392,4 +441,7 @@ const oc_host_api_t gw_host_api = {
     .metric_set = host_metric_set,
     .metric_observe = host_metric_observe,
     .storage = host_storage,
+    .http_route = host_http_route,
+    .http_respond = host_http_respond,
+    .inbound_submit = host_inbound_submit,
 };

@@ -442,6 +442,9 @@ void gw_plugins_free(gw_plugins_t *ps)
     }
     free(ps->insts);
     free(ps->auth);
+    for (size_t i = 0; i < ps->nroutes; i++)
+        free(ps->routes[i].path);
+    free(ps->routes);
     for (size_t i = 0; i < ps->nmods; i++)
         gw_module_close(ps->mods[i]);
     free(ps->mods);
@@ -514,4 +517,84 @@ void gw_plugins_print(const gw_plugins_t *ps, int json, FILE *out)
         fprintf(out, "%-22s %-9s %-10s %u.%-3u %s\n", m->desc.name, gw_kind_name(m->desc.kind),
                 m->desc.version, m->desc.abi_major, m->desc.abi_minor, m->path);
     }
+}
+
+/* ---- routes and lookups ---- */
+
+int gw_plugins_add_route(gw_plugins_t *ps, oc_plugin_t *owner, const char *path, int auth,
+                         oc_http_handler_cb cb, void *data)
+{
+    if (path == NULL || path[0] != '/' || cb == NULL || strlen(path) > 512)
+        return -EINVAL;
+    if (ps->routes_frozen)
+        return -EBUSY;
+    for (size_t i = 0; i < ps->nroutes; i++)
+        if (strcmp(ps->routes[i].path, path) == 0)
+            return -EEXIST;
+    gw_route_t *r = realloc(ps->routes, (ps->nroutes + 1) * sizeof(*r));
+    if (r == NULL)
+        return -ENOMEM;
+    ps->routes = r;
+    gw_route_t *e = &r[ps->nroutes];
+    memset(e, 0, sizeof(*e));
+    if ((e->path = strdup(path)) == NULL)
+        return -ENOMEM;
+    e->plugin = owner;
+    e->auth = auth;
+    e->label = e->path;
+    e->cb = cb;
+    e->data = data;
+    ps->nroutes++;
+    return 0;
+}
+
+const gw_route_t *gw_plugins_find_route(const gw_plugins_t *ps, const char *path, size_t len)
+{
+    const gw_route_t *best = NULL;
+    size_t best_len = 0;
+    for (size_t i = 0; i < ps->nroutes; i++) {
+        const gw_route_t *r = &ps->routes[i];
+        size_t rl = strlen(r->path);
+        if (rl == len && memcmp(r->path, path, len) == 0)
+            return r;
+        if (r->path[rl - 1] == '/' && rl <= len && memcmp(r->path, path, rl) == 0 &&
+            rl > best_len) {
+            best = r;
+            best_len = rl;
+        }
+    }
+    return best;
+}
+
+oc_plugin_t *gw_plugins_provider(const gw_plugins_t *ps, const char *name)
+{
+    for (size_t i = 0; i < ps->ninsts; i++) {
+        oc_plugin_t *p = ps->insts[i];
+        if (p->mod->desc.kind != OC_KIND_PROVIDER || !p->inited)
+            continue;
+        const char *colon = strchr(p->name, ':');
+        if (colon && strcmp(colon + 1, name) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+oc_plugin_t *gw_plugins_channel(const gw_plugins_t *ps, const char *name)
+{
+    for (size_t i = 0; i < ps->ninsts; i++) {
+        oc_plugin_t *p = ps->insts[i];
+        if (p->mod->desc.kind != OC_KIND_CHANNEL || !p->started || p->stopped)
+            continue;
+        const char *cn = p->mod->k.channel.channel_name(p->state);
+        if (cn && strcmp(cn, name) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+const oc_storage_t *gw_plugins_storage(const gw_plugins_t *ps)
+{
+    if (ps->storage_inst == NULL || !ps->storage_inst->started)
+        return NULL;
+    return &ps->storage;
 }

@@ -24,6 +24,30 @@
 #include "plugin/module.h"
 #include "util/diag.h"
 
+/* The server's side of an oc_http_exchange_t: http_respond dispatches
+ * through it, so the plugin layer does not depend on the server. */
+struct oc_http_exchange_s {
+    void (*respond)(oc_http_exchange_t *ex, int32_t status, const char *content_type,
+                    const oc_http_header_t *headers, size_t header_count, const char *body,
+                    size_t body_len);
+};
+
+/* A route registered with http_route (plugins) or by the core. Immutable once
+ * the gateway serves; read by worker threads. */
+typedef struct gw_route_s {
+    char *path;             /* owned; a prefix when it ends in '/' */
+    oc_plugin_t *plugin;    /* the owner, or NULL for core routes */
+    int auth;               /* 1: the gateway's auth gate applies */
+    const char *label;      /* metric label (bounded): the path for exact routes */
+    oc_http_handler_cb cb;  /* runs on the home loop */
+    void *data;
+} gw_route_t;
+
+/* Where inbound_submit goes: installed by the gateway once messaging exists
+ * (NULL: the host answers OC_ENOTSUP, e.g. in `validate` and the test host). */
+typedef int32_t (*gw_inbound_fn)(void *ctx, oc_plugin_t *from, const oc_envelope_t *env,
+                                 oc_inbound_cb cb, void *data);
+
 /* One plugin instance: the host side of oc_plugin_t. */
 struct oc_plugin_s {
     gw_module_t *mod;              /* borrowed from the set */
@@ -53,6 +77,12 @@ typedef struct gw_plugins_s {
     void *stop_data;
     oc_timer_t *stop_timer;
     int storage_optional; /* the SDK test host runs without storage */
+    /* inbound HTTP routes (plugins' and the core's) */
+    gw_route_t *routes;
+    size_t nroutes;
+    int routes_frozen;      /* set when the server starts: no more registrations */
+    gw_inbound_fn inbound;
+    void *inbound_ctx;
 } gw_plugins_t;
 
 /* The host table handed to every plugin. */
@@ -87,6 +117,20 @@ int gw_plugins_has_auth(const gw_plugins_t *ps);
  * took a position (no auth plugins, or no credentials offered). */
 int gw_plugins_authenticate(const gw_plugins_t *ps, const oc_auth_request_t *req,
                             oc_auth_result_t *res);
+
+/* Registers a route (home loop, before the server starts). path must start
+ * with '/'. 0, or -EEXIST (taken), -EBUSY (frozen), -EINVAL, -ENOMEM. */
+int gw_plugins_add_route(gw_plugins_t *ps, oc_plugin_t *owner, const char *path, int auth,
+                         oc_http_handler_cb cb, void *data);
+/* The route for a request path (exact match first, then the longest prefix),
+ * or NULL. Thread-safe once frozen. */
+const gw_route_t *gw_plugins_find_route(const gw_plugins_t *ps, const char *path, size_t len);
+/* The provider instance of providers[] entry `name`, or NULL. */
+oc_plugin_t *gw_plugins_provider(const gw_plugins_t *ps, const char *name);
+/* The started channel instance whose channel name is `name`, or NULL. */
+oc_plugin_t *gw_plugins_channel(const gw_plugins_t *ps, const char *name);
+/* The active storage when it is started, else NULL. */
+const oc_storage_t *gw_plugins_storage(const gw_plugins_t *ps);
 
 /* Prints the set as a table or JSON (openclaw plugins list). */
 void gw_plugins_print(const gw_plugins_t *ps, int json, FILE *out);

@@ -25,6 +25,7 @@ typedef struct gw_http_req_s {
     int loopback;        /* peer is 127.0.0.0/8 or ::1 */
     char peer[64];
     double started;      /* seconds, monotonic */
+    const char *label;   /* metric label overriding route's (route table entries) */
 } gw_http_req_t;
 
 /* Sends a response with the standard headers; records the metrics. body is
@@ -34,6 +35,11 @@ void gw_http_send(gw_http_req_t *r, int status, const char *content_type, const 
 /* Sends the error shape of the route ({"error":{...}} on /v1, else
  * {"ok":false,"error":{...}}). */
 void gw_http_error(gw_http_req_t *r, int status, const char *type, const char *message);
+
+/* Hands a request for a route-table entry to the main loop (server/
+ * exchange.c); the answer comes back through the host's http_respond. 0, or
+ * a negative errno after an error response was sent. Worker thread. */
+int gw_exchange_dispatch(gw_http_req_t *r, const gw_route_t *route);
 
 /* Main-port request entry (server/routes.c). */
 int gw_http_on_req(h2o_handler_t *self, h2o_req_t *req);

@@ -110,9 +110,10 @@ void gw_http_send(gw_http_req_t *r, int status, const char *content_type, const 
     add_cors(r);
     char code[8];
     snprintf(code, sizeof(code), "%d", status);
-    const char *lv[] = {route_label(r->route), method_label(req), code};
+    const char *label = r->label ? r->label : route_label(r->route);
+    const char *lv[] = {label, method_label(req), code};
     gw_metric_add(r->srv->m_requests, lv, 1);
-    const char *dv[] = {route_label(r->route)};
+    const char *dv[] = {label};
     gw_metric_observe(r->srv->m_duration, dv, gw_mono_seconds() - r->started);
     h2o_send_inline(req, body, len);
 }
@@ -167,7 +168,7 @@ static int authorize(gw_http_req_t *r)
         .remote_is_loopback = r->loopback,
         .remote_addr = r->peer,
         .method = method_label(r->req),
-        .path = route_label(r->route),
+        .path = r->label ? r->label : route_label(r->route),
         .authorization = header_copy(r->req, h2o_find_header(&r->req->headers,
                                                              H2O_TOKEN_AUTHORIZATION, -1)),
         .api_key = header_copy(r->req, h2o_find_header_by_str(&r->req->headers,
@@ -323,9 +324,14 @@ int gw_http_on_req(h2o_handler_t *self, h2o_req_t *req)
         r.route = GW_ROUTE_MODEL;
     r.v1 = p.len >= 4 && memcmp(p.base, "/v1/", 4) == 0;
 
+    const gw_route_t *table_route = NULL;
     if (r.route == GW_ROUTE_OTHER) {
-        gw_http_error(&r, 404, r.v1 ? "invalid_request_error" : "not_found", "Not Found");
-        return 0;
+        table_route = gw_plugins_find_route(h->srv->plugins, p.base, p.len);
+        if (table_route == NULL) {
+            gw_http_error(&r, 404, r.v1 ? "invalid_request_error" : "not_found", "Not Found");
+            return 0;
+        }
+        r.label = table_route->label;
     }
     /* Header budget: h2o's own caps are loose (100 headers, a request head
      * of up to 8 KiB + 4 KiB per header), so server.limits.maxHeaderBytes is
@@ -343,6 +349,21 @@ int gw_http_on_req(h2o_handler_t *self, h2o_req_t *req)
                    "Authorization, Content-Type, X-API-Key, X-OpenClaw-Session-Key");
         add_header_str(req, "access-control-max-age", "600");
         gw_http_send(&r, 204, NULL, "", 0);
+        return 0;
+    }
+    if (table_route) {
+        /* Channel routes check their own signatures; core routes (hooks)
+         * go through the gateway's auth. */
+        if (table_route->auth && !authorize(&r))
+            return 0;
+        if (!atomic_load(&h->srv->ready) || atomic_load(&h->srv->draining)) {
+            add_header(req, H2O_TOKEN_RETRY_AFTER, "1");
+            gw_http_error(&r, 503, "unavailable",
+                          atomic_load(&h->srv->draining) ? "the gateway is shutting down"
+                                                         : "the gateway is starting");
+            return 0;
+        }
+        gw_exchange_dispatch(&r, table_route);
         return 0;
     }
     if (!get) {

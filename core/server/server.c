@@ -283,6 +283,7 @@ int gw_server_start(gw_server_t *s, const gw_config_t *c, gw_plugins_t *plugins,
     memset(s, 0, sizeof(*s));
     s->cfg = c;
     s->plugins = plugins;
+    plugins->routes_frozen = 1; /* workers read the route table without locks */
     s->metrics = metrics;
     s->main = main;
     s->started_ms = gw_wall_ms();

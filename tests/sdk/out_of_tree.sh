@@ -72,7 +72,7 @@ python3 - "$work/list.json" <<'PY' || fail "plugins list does not show auth-head
 import json, sys
 items = {p["name"]: p for p in json.load(open(sys.argv[1]))}
 p = items["auth-header"]
-assert p["kind"] == "auth" and p["abi"] == "1.0" and p["version"] == "1.0.0", p
+assert p["kind"] == "auth" and p["abi"] == "1.1" and p["version"] == "1.0.0", p
 PY
 ok "plugins list shows the example with its kind, version and ABI"
 "$prefix/bin/openclaw" gateway start --config "$work/gateway.yaml" --daemon >/dev/null \

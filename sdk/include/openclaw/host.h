@@ -50,6 +50,9 @@ typedef struct oc_timer_s oc_timer_t;         /* a timer on one loop */
 typedef struct oc_http_call_s oc_http_call_t; /* an HTTP client call in flight */
 typedef struct oc_metric_s oc_metric_t;       /* a metric family */
 typedef struct oc_storage_s oc_storage_t;     /* see openclaw/storage.h */
+typedef struct oc_envelope_s oc_envelope_t;   /* see openclaw/channel.h */
+typedef struct oc_http_exchange_s oc_http_exchange_t; /* an inbound HTTP request awaiting its
+                                                         response (since 1.1) */
 
 /* Log levels (fixed values; 0 is never valid). */
 #define OC_LOG_DEBUG 1
@@ -120,6 +123,45 @@ typedef struct oc_http_callbacks_s {
     int32_t (*on_data)(void *data, const oc_http_response_t *head, const char *chunk, size_t len);
     void (*on_done)(void *data, const oc_http_response_t *res);
 } oc_http_callbacks_t;
+
+/* ---- inbound HTTP routes (since 1.1) ----------------------------------- */
+
+/* An inbound request on a route a plugin registered. Everything is borrowed
+ * for the call to the handler; the body is complete (the server read it,
+ * bounded by server.limits.maxBodyBytes, before the handler runs). */
+typedef struct oc_http_server_request_s {
+    uint32_t struct_size;
+    int32_t remote_is_loopback;
+    const char *method;  /* "POST", ... */
+    const char *path;    /* without the query, e.g. "/channels/webhook/inbound" */
+    const char *query;   /* after '?', or NULL */
+    const oc_http_header_t *headers; /* names lower-case, in arrival order */
+    size_t header_count;
+    const char *body;    /* NUL-terminated (the NUL is not counted) */
+    size_t body_len;
+    const char *remote_addr;
+} oc_http_server_request_t;
+
+/* Runs on the plugin's home loop. The handler must answer every exchange
+ * exactly once with http_respond, now or later (on the home loop). */
+typedef void (*oc_http_handler_cb)(void *data, oc_http_exchange_t *ex,
+                                   const oc_http_server_request_t *req);
+
+/* ---- inbound messages (since 1.1) -------------------------------------- */
+
+/* The result of inbound_submit. Borrowed for the callback. */
+typedef struct oc_inbound_ack_s {
+    uint32_t struct_size;
+    int32_t duplicate;   /* 1: this (channel, account, message id) was accepted before */
+    uint64_t id;         /* the gateway's inbox id */
+    const char *error;   /* why, when status != OC_OK; NULL otherwise */
+} oc_inbound_ack_t;
+
+/* status: OC_OK once the message is durably stored (acknowledge the platform
+ * now); OC_EINVAL (a required envelope field is missing; ack->error says
+ * which); OC_EUNAVAIL (storage is down: do NOT acknowledge, let the platform
+ * retry); OC_ECANCELED (the gateway is stopping). Runs on the home loop. */
+typedef void (*oc_inbound_cb)(void *data, int32_t status, const oc_inbound_ack_t *ack);
 
 /* ---- the host table ---------------------------------------------------- */
 
@@ -221,6 +263,31 @@ typedef struct oc_host_api_s {
      * The gateway's active storage (see openclaw/storage.h), available from
      * start on; NULL before, or when the plugin is itself the storage. */
     const oc_storage_t *(*storage)(oc_plugin_t *self);
+
+    /* -- inbound HTTP (since 1.1) --
+     * Register a handler for requests whose path is `path` exactly, or
+     * starts with it when it ends in '/'. Channel plugins only, during init;
+     * the path must start with "/channels/<channel name>/" (e.g.
+     * "/channels/webhook/inbound"). Gateway auth is not applied: the channel
+     * checks its own signatures. OC_EINVAL (logged) for a bad or taken path. */
+    int32_t (*http_route)(oc_plugin_t *self, const char *path, oc_http_handler_cb cb,
+                          void *data);
+    /* Answer an exchange, exactly once, on the home loop. headers may be
+     * NULL; body is copied. The exchange is released by this call. If the
+     * client went away meanwhile the answer is dropped silently. */
+    void (*http_respond)(oc_http_exchange_t *ex, int32_t status, const char *content_type,
+                         const oc_http_header_t *headers, size_t header_count,
+                         const char *body, size_t body_len);
+
+    /* -- inbound messages (since 1.1) --
+     * Hand an inbound message to the gateway (channel plugins, home loop).
+     * The envelope is copied. The gateway deduplicates it on (channel,
+     * account, message_id), stores it durably, then calls cb; after that the
+     * message is the gateway's: policy, routing, the agent run and the reply
+     * (through the channel's send) follow, and survive a crash. Returns
+     * OC_PENDING (cb will run), or an error now (cb never runs). */
+    int32_t (*inbound_submit)(oc_plugin_t *self, const oc_envelope_t *env, oc_inbound_cb cb,
+                              void *data);
 } oc_host_api_t;
 
 /* True when the host's table has `member` and it is set. */

@@ -1,6 +1,6 @@
-/* openclaw/storage.h - storage plugins: sessions and transcripts (1.0);
- * the durable inbox/outbox, pairing and leases are appended by later minors.
- * APPEND ONLY (see plugin.h).
+/* openclaw/storage.h - storage plugins: sessions and transcripts (1.0); the
+ * durable inbox and outbox, the atomic turn commit, DM pairing requests and
+ * allow lists (1.1). APPEND ONLY (see plugin.h).
  *
  * Every operation is asynchronous: it returns OC_PENDING and calls its
  * callback exactly once, later, on the loop that called it; or it returns an
@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "openclaw/channel.h"
 #include "openclaw/host.h"
 
 #ifdef __cplusplus
@@ -60,6 +61,91 @@ typedef void (*oc_turns_cb)(void *data, int32_t status, const oc_turn_t *const *
                             size_t count);
 typedef void (*oc_append_cb)(void *data, int32_t status, uint64_t last_seq);
 
+/* ---- since 1.1: inbox, outbox, commit, pairing, allow lists ---------------- */
+
+/* Inbox item states. */
+#define OC_INBOX_PENDING 1 /* accepted, not yet processed */
+#define OC_INBOX_DONE 2    /* processed: answered, dropped or kept as context */
+
+/* An accepted inbound message. Borrowed wherever it is passed. */
+typedef struct oc_inbox_item_s {
+    uint32_t struct_size;
+    uint32_t state;            /* OC_INBOX_*; ignored by inbox_put (always pending) */
+    uint64_t id;               /* assigned by storage: ascending in accept order, > 0 */
+    const char *channel;       /* dedupe key: (channel, account, message_id) */
+    const char *account;
+    const char *message_id;
+    const char *envelope_json; /* the envelope as the core serialised it; opaque here */
+    uint64_t received_ms;      /* wall clock */
+} oc_inbox_item_t;
+
+/* Outbox item states. */
+#define OC_OUTBOX_PENDING 1 /* to deliver (next_attempt_ms says when) */
+#define OC_OUTBOX_SENT 2    /* the channel confirmed delivery */
+#define OC_OUTBOX_FAILED 3  /* gave up (final error, or too many attempts) */
+
+/* A reply to deliver. Borrowed wherever it is passed. */
+typedef struct oc_outbox_item_s {
+    uint32_t struct_size;
+    uint32_t state;              /* OC_OUTBOX_*; inserted items are pending */
+    uint64_t id;                 /* assigned by storage, ascending, > 0 */
+    const char *idempotency_key; /* unique: inserting an existing key is a no-op */
+    const char *channel;
+    const char *account;
+    uint32_t peer_kind;          /* OC_PEER_DIRECT or OC_PEER_GROUP */
+    uint32_t attempts;           /* delivery attempts so far */
+    const char *peer_id;
+    const char *text;
+    const char *in_reply_to;     /* platform message id, or NULL */
+    const char *last_error;      /* or NULL */
+    uint64_t created_ms;         /* wall clock; 0 = now */
+    uint64_t next_attempt_ms;    /* wall clock; 0 = at once */
+} oc_outbox_item_t;
+
+/* One atomic unit of work: everything in it is applied, or nothing is. This
+ * is what makes "answered exactly once" hold across kill -9: the turns, the
+ * reply and the inbox state change commit together. Borrowed. */
+typedef struct oc_commit_s {
+    uint32_t struct_size;
+    int32_t clear_transcript;        /* drop the session's turns first (reset) */
+    const oc_session_t *session;     /* upserted first when non-NULL (as session_put) */
+    const char *session_key;         /* where turns go; required when turn_count > 0 or
+                                        clear_transcript (the session must exist, or be
+                                        the one upserted above) */
+    const oc_turn_t *const *turns;   /* appended in order */
+    size_t turn_count;
+    const uint64_t *inbox_done;      /* inbox ids set to OC_INBOX_DONE */
+    size_t inbox_done_count;
+    const oc_outbox_item_t *const *outbox; /* inserted pending (existing keys skipped) */
+    size_t outbox_count;
+} oc_commit_t;
+
+/* A DM pairing request. Borrowed wherever it is passed. */
+typedef struct oc_pairing_s {
+    uint32_t struct_size;
+    uint32_t reserved0;
+    const char *channel;
+    const char *account;
+    const char *sender_id;
+    const char *code;      /* 8 characters, upper case */
+    const char *meta_json; /* opaque JSON owned by the core (sender name, origin), or NULL */
+    uint64_t created_ms;   /* wall clock */
+    uint64_t last_seen_ms;
+    uint64_t expires_ms;
+} oc_pairing_t;
+
+/* id: the new item's, or the existing one's when duplicate != 0. */
+typedef void (*oc_inbox_put_cb)(void *data, int32_t status, uint64_t id, int32_t duplicate);
+typedef void (*oc_inbox_list_cb)(void *data, int32_t status, const oc_inbox_item_t *const *items,
+                                 size_t count);
+typedef void (*oc_outbox_list_cb)(void *data, int32_t status,
+                                  const oc_outbox_item_t *const *items, size_t count);
+/* request: the pending request (new or existing), NULL on error. */
+typedef void (*oc_pairing_cb)(void *data, int32_t status, const oc_pairing_t *request,
+                              int32_t created);
+typedef void (*oc_pairing_list_cb)(void *data, int32_t status, const oc_pairing_t *const *items,
+                                   size_t count);
+
 typedef struct oc_storage_ops_s {
     uint32_t struct_size;
     uint32_t kind; /* OC_KIND_STORAGE */
@@ -82,6 +168,57 @@ typedef struct oc_storage_ops_s {
                                void *data);
     /* Drop a session's turns (reset); seq numbers keep growing. */
     int32_t (*transcript_clear)(void *state, const char *key, oc_storage_done_cb cb, void *data);
+
+    /* -- since 1.1 -- */
+
+    /* Accept an inbound message: insert it pending unless (channel, account,
+     * message_id) was accepted before (then duplicate = 1 and the first id;
+     * nothing changes). Durable when cb reports OC_OK: the channel may then
+     * acknowledge the platform. */
+    int32_t (*inbox_put)(void *state, const oc_inbox_item_t *item, oc_inbox_put_cb cb,
+                         void *data);
+    /* Pending inbox items with id > after_id, ascending, at most limit (0 = 100). */
+    int32_t (*inbox_pending)(void *state, uint64_t after_id, uint32_t limit, oc_inbox_list_cb cb,
+                             void *data);
+    /* Apply an oc_commit_t atomically. OC_ENOENT (nothing applied) when turns
+     * target a session that does not exist. */
+    int32_t (*commit)(void *state, const oc_commit_t *c, oc_storage_done_cb cb, void *data);
+    /* Pending outbox items with id > after_id, ascending, at most limit (0 = 100),
+     * whatever their next_attempt_ms. */
+    int32_t (*outbox_pending)(void *state, uint64_t after_id, uint32_t limit,
+                              oc_outbox_list_cb cb, void *data);
+    /* Set an item's state, attempts, next attempt time and last error (NULL
+     * clears it). OC_ENOENT when there is no such id. */
+    int32_t (*outbox_update)(void *state, uint64_t id, uint32_t new_state, uint32_t attempts,
+                             uint64_t next_attempt_ms, const char *last_error,
+                             oc_storage_done_cb cb, void *data);
+    /* Record a pairing request, atomically: first delete requests with
+     * expires_ms <= now_ms; then, when (channel, account, sender_id) has a
+     * pending request, set its last_seen_ms to now_ms and report it with
+     * created = 0; else when (channel, account) already has max_pending
+     * requests report OC_ELIMIT; else when req->code is the code of another
+     * pending request of the channel report OC_EEXIST (draw another code and
+     * call again); else insert req (created_ms = last_seen_ms = now_ms) and
+     * report it with created = 1. */
+    int32_t (*pairing_request)(void *state, const oc_pairing_t *req, uint32_t max_pending,
+                               uint64_t now_ms, oc_pairing_cb cb, void *data);
+    /* Unexpired requests (of one channel, or all when channel is NULL),
+     * oldest first. */
+    int32_t (*pairing_list)(void *state, const char *channel, uint64_t now_ms,
+                            oc_pairing_list_cb cb, void *data);
+    /* Approve, atomically: the unexpired request of `channel` with `code`
+     * (compared case-insensitively) is deleted and its sender added to the
+     * allow list of (channel, account). cb gets the request; OC_ENOENT when
+     * there is none. created is unused (0). */
+    int32_t (*pairing_approve)(void *state, const char *channel, const char *code,
+                               uint64_t now_ms, oc_pairing_cb cb, void *data);
+    /* Add a sender to the allow list of (channel, account); no-op when there. */
+    int32_t (*allow_add)(void *state, const char *channel, const char *account,
+                         const char *sender_id, oc_storage_done_cb cb, void *data);
+    /* OC_OK when the sender is on the allow list of (channel, account), OC_ENOENT
+     * when not. */
+    int32_t (*allow_check)(void *state, const char *channel, const char *account,
+                           const char *sender_id, oc_storage_done_cb cb, void *data);
 } oc_storage_ops_t;
 
 #define OC_STORAGE_OPS_INIT .struct_size = sizeof(oc_storage_ops_t), .kind = 3

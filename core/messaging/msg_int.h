@@ -1,0 +1,163 @@
+/* messaging/msg_int.h - the messaging core's internals, shared by its files.
+ * Main loop only. */
+#ifndef GW_MESSAGING_MSG_INT_H
+#define GW_MESSAGING_MSG_INT_H
+
+#include <openclaw/plugin.h>
+#include <stdint.h>
+
+#include "messaging/envelope.h"
+#include "messaging/messaging.h"
+#include "messaging/policy.h"
+#include "messaging/routing.h"
+#include "metrics/metrics.h"
+#include "util/map.h"
+
+#define GW_SESSION_KEY_MAX 512
+
+typedef struct gw_lane_s gw_lane_t;
+typedef struct gw_turn_s gw_turn_t;
+typedef struct gw_hook_run_s gw_hook_run_t;
+
+/* One message in the pipeline: an inbox item, or a /hooks/agent run. */
+typedef struct gw_msg_s {
+    struct gw_msg_s *next;
+    uint64_t inbox_id;        /* 0 for hook runs */
+    gw_envelope_t env;        /* hook runs: text (and sender "hook") only */
+    int verdict;              /* GW_VERDICT_*, 0 = not decided yet */
+    int queued_behind;        /* arrived while a turn of its lane ran */
+    uint64_t enqueued_mono;   /* ms, for the wait metric */
+    gw_hook_run_t *hook;      /* non-NULL for hook runs (borrowed until answered) */
+} gw_msg_t;
+
+struct gw_lane_s {
+    gw_messaging_t *m;
+    char *key;                /* session key */
+    const gw_agent_cfg_t *agent;
+    gw_msg_t *head, *tail;
+    size_t depth;             /* messages queued (not in the running turn) */
+    gw_turn_t *turn;          /* the running turn, or NULL */
+    int busy;                 /* an async step on the head is in flight */
+    int waiting_slot;         /* in m's slot wait list */
+    gw_lane_t *slot_next;
+    oc_timer_t *timer;        /* debounce or retry wake-up */
+    uint64_t last_arrival_mono;
+};
+
+/* A provider call target resolved from "provider/model" or an alias. */
+typedef struct gw_target_s {
+    oc_plugin_t *provider;    /* borrowed */
+    char *provider_name;      /* owned */
+    char *model;              /* owned: the upstream model id */
+} gw_target_t;
+
+struct gw_messaging_s {
+    const gw_config_t *cfg;
+    gw_plugins_t *ps;
+    gw_metrics_t *metrics;
+    gw_loop_t *home;
+    const oc_storage_t *st;   /* set by start */
+
+    gw_channel_policy_t *policies; /* one per channels.<name> */
+    size_t npolicies;
+    gw_channel_policy_t default_policy;
+    gw_mention_set_t *agent_mentions; /* parallel to cfg->agents */
+
+    gw_map_t lanes;           /* session key -> gw_lane_t */
+    int running;              /* turns running (global slots used) */
+    gw_lane_t *slot_head, *slot_tail; /* lanes waiting for a slot */
+    size_t queued;            /* messages waiting in lanes */
+
+    /* recovery */
+    int recovering, recovered;
+    uint64_t recover_cursor, recovered_max;
+    size_t recovered_count;
+    gw_msg_t *held_head, *held_tail; /* accepted during recovery */
+
+    /* outbox delivery */
+    uint64_t out_cursor;
+    int out_scanning, out_rescan;
+    size_t out_inflight;
+    gw_map_t out_ids;         /* ids in flight or waiting for a retry */
+    oc_timer_t *out_sweep;    /* periodic full rescan */
+
+    int stopping;
+    size_t pending_ops;       /* storage ops and sends in flight (for stop) */
+    void (*stop_done)(void *data);
+    void *stop_data;
+    oc_timer_t *stop_timer;
+
+    /* metrics */
+    gw_metric_t *m_received, *m_sent, *m_queue_depth, *m_queue_wait, *m_dropped;
+    gw_metric_t *m_turns, *m_turn_seconds, *m_provider_calls, *m_provider_seconds;
+    gw_metric_t *m_fallbacks, *m_sessions, *m_pairing, *m_running;
+};
+
+/* inbound.c */
+int32_t gw_msg_inbound(void *ctx, oc_plugin_t *from, const oc_envelope_t *env, oc_inbound_cb cb,
+                       void *data);
+void gw_msg_recover(gw_messaging_t *m);
+void gw_msg_dispatch(gw_messaging_t *m, gw_msg_t *msg);
+void gw_msg_free(gw_msg_t *msg);
+
+/* lane.c */
+void gw_lane_enqueue(gw_messaging_t *m, const char *key, const gw_agent_cfg_t *agent,
+                     gw_msg_t *msg);
+void gw_lane_pump(gw_lane_t *l);
+/* The running turn of l ended (committed, failed for good, or aborted with
+ * its messages handed back in `requeue`, oldest first). */
+void gw_lane_turn_ended(gw_lane_t *l, gw_msg_t *requeue);
+void gw_lane_wake_later(gw_lane_t *l, uint64_t ms);
+void gw_lanes_free(gw_messaging_t *m);
+
+/* decide.c: policy for the head message; may go async (lane busy). Returns
+ * 1 when msg->verdict is set now, 0 when the lane will be pumped later. */
+int gw_decide(gw_lane_t *l, gw_msg_t *msg);
+/* Processes a head message whose verdict is DROP, CONTEXT or PAIRING
+ * (pops it; the lane is busy until its commit is done). */
+void gw_settle(gw_lane_t *l, gw_msg_t *msg);
+/* The meta_json of a user turn (channel, sender, message id); malloc'd. */
+char *gw_msg_turn_meta(const gw_msg_t *msg);
+/* Marks messages done with no reply (queue drops), outside lane order. */
+void gw_drop_msgs(gw_messaging_t *m, gw_msg_t *list, const char *reason);
+
+/* turn.c */
+void gw_turn_start(gw_lane_t *l, gw_msg_t *msgs);
+/* Asks the running turn to stop (interrupt mode): it ends through
+ * gw_lane_turn_ended with its messages handed back. */
+void gw_turn_abort(gw_turn_t *t);
+void gw_turn_cancel_for_stop(gw_turn_t *t);
+
+/* chain.c */
+/* Resolves the agent's model chain into targets (owned by the caller, free
+ * with gw_targets_free). Returns the count; 0 with *why set when none. */
+size_t gw_chain_resolve(gw_messaging_t *m, const gw_agent_cfg_t *agent, gw_target_t **out,
+                        const char **why);
+void gw_targets_free(gw_target_t *t, size_t n);
+
+/* outbox.c */
+void gw_outbox_kick(gw_messaging_t *m);
+void gw_outbox_start(gw_messaging_t *m);
+void gw_outbox_stop(gw_messaging_t *m);
+/* Frees what is left (after the channels stopped). */
+void gw_outbox_free(gw_messaging_t *m);
+
+/* hooks.c */
+int gw_hooks_register(gw_messaging_t *m);
+/* A hook run's turn finished: status OC_OK with the reply, or an error. */
+void gw_hook_done(gw_hook_run_t *h, int32_t status, const char *reply, const char *error,
+                  const char *session_key);
+
+/* Where a hook run's reply is delivered: 1 and the target when the request
+ * asked for delivery, else 0. Strings borrowed from the hook run. */
+int gw_hook_delivery(const gw_hook_run_t *h, const char **channel, const char **account,
+                     int *peer_kind, const char **to, const char **run_id);
+
+/* messaging.c */
+const gw_channel_policy_t *gw_msg_policy(const gw_messaging_t *m, const char *channel);
+const gw_mention_set_t *gw_msg_agent_mentions(const gw_messaging_t *m,
+                                              const gw_agent_cfg_t *agent);
+void gw_msg_op_begin(gw_messaging_t *m);
+void gw_msg_op_end(gw_messaging_t *m);
+
+#endif

@@ -1,0 +1,501 @@
+/* messaging/turn.c - one agent turn: reset handling, history, the provider
+ * chain with fallbacks, the turn timeout, and the atomic commit of the
+ * transcript, the reply (outbox) and the inbox state. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log/log.h"
+#include "messaging/cjob.h"
+#include "messaging/msg_int.h"
+
+#define RESET_REPLY "New session started."
+
+struct gw_turn_s {
+    gw_lane_t *l;
+    gw_messaging_t *m;
+    gw_msg_t *msgs;           /* owned: the batch, oldest first */
+    char *text;               /* owned: the user text sent to the model */
+    int reset;
+    int reset_only;           /* the message was only a reset trigger */
+    json_object *history;     /* owned: array of {role, content} */
+    char *body;               /* owned: the chat request JSON */
+    gw_target_t *targets;
+    size_t ntargets, cur;
+    oc_provider_call_t *call;
+    oc_plugin_t *call_provider;
+    uint64_t call_started;
+    oc_timer_t *timeout;
+    uint64_t started_mono;
+    int aborting;             /* interrupt: hand the messages back */
+    int canceled;             /* stop */
+    int committing;
+    char *reply;              /* owned */
+    char *error;              /* owned: why the chain failed */
+};
+
+static const char *agent_system_prompt(gw_messaging_t *m, const gw_agent_cfg_t *a, char *buf,
+                                       size_t len)
+{
+    if (a->system_prompt)
+        return a->system_prompt;
+    if (m->cfg->agent_defaults.system_prompt)
+        return m->cfg->agent_defaults.system_prompt;
+    const gw_identity_cfg_t *id = &m->cfg->identity;
+    const char *name = id->name ? id->name : a->name ? a->name : "OpenClaw";
+    int n = snprintf(buf, len, "You are %s%s%s, a helpful assistant.", name,
+                     id->emoji ? " " : "", id->emoji ? id->emoji : "");
+    if (id->theme && n > 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, " Your style: %s.", id->theme);
+    return buf;
+}
+
+static void turn_free(gw_turn_t *t)
+{
+    gw_msg_t *msg = t->msgs;
+    while (msg) {
+        gw_msg_t *n = msg->next;
+        if (msg->hook) /* not answered on the way: the turn was canceled */
+            gw_hook_done(msg->hook, OC_ECANCELED, NULL, "the turn was canceled", t->l->key);
+        gw_msg_free(msg);
+        msg = n;
+    }
+    free(t->text);
+    if (t->history)
+        json_object_put(t->history);
+    free(t->body);
+    gw_targets_free(t->targets, t->ntargets);
+    if (t->timeout)
+        gw_host_api.timer_stop(t->timeout);
+    free(t->reply);
+    free(t->error);
+    free(t);
+}
+
+static void count_turn(gw_turn_t *t, const char *outcome)
+{
+    const char *lv[] = {t->l->agent->id, outcome};
+    gw_metric_add(t->m->m_turns, lv, 1);
+    const char *dv[] = {t->l->agent->id};
+    gw_metric_observe(t->m->m_turn_seconds, dv,
+                      (double)(gw_now_ms() - t->started_mono) / 1000.0);
+}
+
+/* Ends the turn; the lane goes on. */
+static void turn_end(gw_turn_t *t, int requeue)
+{
+    gw_lane_t *l = t->l;
+    gw_msg_t *back = NULL;
+    if (requeue) {
+        back = t->msgs;
+        t->msgs = NULL;
+    }
+    turn_free(t);
+    gw_lane_turn_ended(l, back);
+}
+
+static void hook_answer(gw_turn_t *t, int32_t status, const char *reply, const char *error)
+{
+    for (gw_msg_t *msg = t->msgs; msg; msg = msg->next)
+        if (msg->hook) {
+            gw_hook_done(msg->hook, status, reply, error, t->l->key);
+            msg->hook = NULL;
+        }
+}
+
+/* ---- commit ---- */
+
+static void on_committed(gw_cjob_t *j, int32_t status, void *ctx)
+{
+    gw_turn_t *t = ctx;
+    gw_messaging_t *m = t->m;
+    int delivered = j && gw_cjob_outbox_count(j) > 0;
+    if (status != OC_OK) {
+        gw_log(OC_LOG_WARN, "agent", "%s: turn not recorded (%s); its messages stay pending "
+               "and run again at the next start", t->l->agent->id,
+               gw_host_api.strerror(status));
+        hook_answer(t, OC_EUNAVAIL, NULL, "storage unavailable");
+        count_turn(t, "error");
+    } else {
+        hook_answer(t, t->reply ? OC_OK : OC_EUNAVAIL, t->reply, t->error);
+        count_turn(t, t->reply ? "ok" : "error");
+        if (delivered)
+            gw_outbox_kick(m);
+    }
+    turn_end(t, 0);
+}
+
+static const gw_msg_t *last_msg(const gw_turn_t *t)
+{
+    const gw_msg_t *p = t->msgs;
+    while (p && p->next)
+        p = p->next;
+    return p;
+}
+
+static void commit_turn(gw_turn_t *t)
+{
+    gw_messaging_t *m = t->m;
+    t->committing = 1;
+    if (t->timeout) {
+        gw_host_api.timer_stop(t->timeout);
+        t->timeout = NULL;
+    }
+    gw_cjob_t *j = gw_cjob_new(m);
+    if (j == NULL) {
+        on_committed(NULL, OC_ENOMEM, t);
+        return;
+    }
+    const gw_msg_t *first = t->msgs, *last = last_msg(t);
+    gw_cjob_session(j, t->l->key, t->l->agent->id, first->hook ? NULL : first->env.channel);
+    if (t->reset)
+        gw_cjob_clear(j);
+    if (!t->reset_only) {
+        for (const gw_msg_t *msg = t->msgs; msg; msg = msg->next) {
+            char *meta = msg->hook ? NULL : gw_msg_turn_meta(msg);
+            gw_cjob_turn(j, "user", msg == first ? t->text : msg->env.text,
+                         meta ? meta : "{\"channel\":\"hook\"}", msg->env.received_ms);
+            free(meta);
+        }
+        if (t->reply)
+            gw_cjob_turn(j, "assistant", t->reply, NULL, 0);
+    }
+    for (const gw_msg_t *msg = t->msgs; msg; msg = msg->next)
+        if (msg->inbox_id)
+            gw_cjob_inbox_done(j, msg->inbox_id);
+    /* The answer goes back where the message came from; the key makes a
+     * re-run after a crash replace, not duplicate, the reply. */
+    char key[96];
+    const char *text = t->reply;
+    char *failure = NULL;
+    if (text == NULL) {
+        size_t n = strlen(t->error ? t->error : "") + 96;
+        failure = malloc(n);
+        if (failure)
+            snprintf(failure, n, "Sorry, I could not answer this time (%s). Please try again.",
+                     t->error ? t->error : "error");
+        text = failure;
+    }
+    if (first->hook == NULL && text && text[0]) {
+        snprintf(key, sizeof(key), "reply:%llu", (unsigned long long)first->inbox_id);
+        gw_cjob_outbox(j, key, last->env.channel, last->env.account, last->env.peer_kind,
+                       last->env.peer_id, text, last->env.message_id);
+    } else if (first->hook && t->reply) {
+        const char *dch, *dacct, *dto;
+        int dkind;
+        const char *run = NULL;
+        if (gw_hook_delivery(first->hook, &dch, &dacct, &dkind, &dto, &run)) {
+            snprintf(key, sizeof(key), "hook:%s", run);
+            gw_cjob_outbox(j, key, dch, dacct, dkind, dto, t->reply, NULL);
+        }
+    }
+    free(failure);
+    gw_cjob_run(j, on_committed, t);
+}
+
+/* ---- provider chain ---- */
+
+static void call_next(gw_turn_t *t);
+
+static char *extract_content(const char *body, size_t len)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *o = tok ? json_tokener_parse_ex(tok, body, (int)len) : NULL;
+    json_tokener_free(tok);
+    json_object *choices, *c0, *msg, *content;
+    char *out = NULL;
+    if (o && json_object_object_get_ex(o, "choices", &choices) &&
+        json_object_is_type(choices, json_type_array) &&
+        (c0 = json_object_array_get_idx(choices, 0)) &&
+        json_object_object_get_ex(c0, "message", &msg) &&
+        json_object_object_get_ex(msg, "content", &content)) {
+        if (json_object_is_type(content, json_type_string))
+            out = strdup(json_object_get_string(content));
+        else if (json_object_is_type(content, json_type_null))
+            out = strdup("");
+    }
+    json_object_put(o);
+    return out;
+}
+
+static const char *class_label(int32_t cls)
+{
+    switch (cls) {
+    case OC_PROV_ERR_NONE: return "ok";
+    case OC_PROV_ERR_REQUEST: return "request_error";
+    case OC_PROV_ERR_AUTH: return "auth_error";
+    case OC_PROV_ERR_RATE: return "rate_limited";
+    case OC_PROV_ERR_SERVER: return "server_error";
+    case OC_PROV_ERR_NETWORK: return "network_error";
+    case OC_PROV_ERR_TIMEOUT: return "timeout";
+    case OC_PROV_ERR_CANCELED: return "canceled";
+    default: return "error";
+    }
+}
+
+static void on_chat_done(void *data, const oc_chat_result_t *res)
+{
+    gw_turn_t *t = data;
+    gw_messaging_t *m = t->m;
+    gw_msg_op_end(m);
+    gw_target_t *tg = &t->targets[t->cur];
+    t->call = NULL;
+    int32_t cls = res->status == OC_OK ? OC_PROV_ERR_NONE : res->error_class;
+    const char *lv[] = {tg->provider_name, class_label(cls)};
+    gw_metric_add(m->m_provider_calls, lv, 1);
+    const char *pv[] = {tg->provider_name};
+    gw_metric_observe(m->m_provider_seconds, pv,
+                      (double)(gw_now_ms() - t->call_started) / 1000.0);
+    if (res->status == OC_OK) {
+        t->reply = extract_content(res->body_json, res->body_len);
+        if (t->reply) {
+            commit_turn(t);
+            return;
+        }
+        cls = OC_PROV_ERR_SERVER;
+        free(t->error);
+        t->error = strdup("the provider's answer had no choices[0].message.content");
+    } else {
+        free(t->error);
+        t->error = strdup(res->error ? res->error : gw_host_api.strerror(res->status));
+    }
+    gw_log(OC_LOG_WARN, "agent", "%s: %s/%s failed: %s (%s)", t->l->agent->id,
+           tg->provider_name, tg->model, t->error ? t->error : "?", class_label(cls));
+    /* Fail over on everything but request errors (they would fail again). */
+    if (cls != OC_PROV_ERR_REQUEST && cls != OC_PROV_ERR_CANCELED && t->cur + 1 < t->ntargets) {
+        t->cur++;
+        const char *fv[] = {tg->provider_name, t->targets[t->cur].provider_name};
+        gw_metric_add(m->m_fallbacks, fv, 1);
+        call_next(t);
+        return;
+    }
+    commit_turn(t);
+}
+
+static void call_next(gw_turn_t *t)
+{
+    gw_messaging_t *m = t->m;
+    gw_target_t *tg = &t->targets[t->cur];
+    oc_chat_request_t req = {
+        .struct_size = sizeof(req),
+        .stream = 0,
+        .provider = tg->provider_name,
+        .model = tg->model,
+        .body_json = t->body,
+        .body_len = strlen(t->body),
+    };
+    static const oc_chat_callbacks_t cbs = {
+        .struct_size = sizeof(oc_chat_callbacks_t),
+        .on_done = on_chat_done,
+    };
+    t->call_provider = tg->provider;
+    t->call_started = gw_now_ms();
+    gw_msg_op_begin(m);
+    int32_t rc = tg->provider->mod->k.provider.chat(tg->provider->state, &req, &cbs, t, &t->call);
+    if (rc != OC_PENDING && rc != OC_OK) {
+        oc_chat_result_t res = {.struct_size = sizeof(res), .status = rc,
+                                .error_class = OC_PROV_ERR_SERVER,
+                                .error = "the provider refused the call"};
+        t->call = NULL;
+        on_chat_done(t, &res);
+    }
+}
+
+static void cancel_call(gw_turn_t *t)
+{
+    if (t->call) {
+        t->call_provider->mod->k.provider.cancel(t->call_provider->state, t->call);
+        t->call = NULL;
+        gw_msg_op_end(t->m);
+    }
+}
+
+static void on_timeout(void *data)
+{
+    gw_turn_t *t = data;
+    t->timeout = NULL;
+    if (t->committing)
+        return;
+    cancel_call(t);
+    gw_log(OC_LOG_WARN, "agent", "%s: turn timed out after %d s", t->l->agent->id,
+           t->m->cfg->agent_defaults.timeout_seconds);
+    free(t->error);
+    t->error = strdup("timed out");
+    commit_turn(t);
+}
+
+static void build_and_call(gw_turn_t *t)
+{
+    gw_messaging_t *m = t->m;
+    const char *why = NULL;
+    t->ntargets = gw_chain_resolve(m, t->l->agent, &t->targets, &why);
+    if (t->ntargets == 0) {
+        gw_log(OC_LOG_ERROR, "agent", "%s: %s", t->l->agent->id, why);
+        t->error = strdup(why);
+        commit_turn(t);
+        return;
+    }
+    char sysbuf[512];
+    json_object *req = json_object_new_object();
+    json_object *msgs = json_object_new_array();
+    json_object *sys = json_object_new_object();
+    json_object_object_add(sys, "role", json_object_new_string("system"));
+    json_object_object_add(sys, "content", json_object_new_string(
+                                               agent_system_prompt(m, t->l->agent, sysbuf,
+                                                                   sizeof(sysbuf))));
+    json_object_array_add(msgs, sys);
+    size_t nh = t->history ? json_object_array_length(t->history) : 0;
+    for (size_t i = 0; i < nh; i++)
+        json_object_array_add(msgs, json_object_get(json_object_array_get_idx(t->history, i)));
+    json_object *u = json_object_new_object();
+    json_object_object_add(u, "role", json_object_new_string("user"));
+    json_object_object_add(u, "content", json_object_new_string(t->text));
+    json_object_array_add(msgs, u);
+    json_object_object_add(req, "messages", msgs);
+    t->body = strdup(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+    json_object_put(req);
+    uint64_t ms = (uint64_t)m->cfg->agent_defaults.timeout_seconds * 1000;
+    t->timeout = gw_host_api.timer_start(NULL, ms, 0, on_timeout, t);
+    call_next(t);
+}
+
+/* ---- history ---- */
+
+static void on_history(void *data, int32_t status, const oc_turn_t *const *turns, size_t count)
+{
+    gw_turn_t *t = data;
+    gw_msg_op_end(t->m);
+    if (t->aborting || t->canceled) {
+        turn_end(t, t->aborting);
+        return;
+    }
+    if (status != OC_OK && status != OC_ENOENT) {
+        free(t->error);
+        t->error = strdup("storage unavailable");
+        hook_answer(t, OC_EUNAVAIL, NULL, "storage unavailable");
+        count_turn(t, "error");
+        turn_end(t, 0); /* pending in storage: run again at the next start */
+        return;
+    }
+    t->history = json_object_new_array();
+    for (size_t i = 0; status == OC_OK && i < count; i++) {
+        const char *role = turns[i]->role;
+        if (strcmp(role, "user") != 0 && strcmp(role, "assistant") != 0)
+            continue;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "role", json_object_new_string(role));
+        json_object_object_add(o, "content", json_object_new_string(turns[i]->content));
+        json_object_array_add(t->history, o);
+    }
+    build_and_call(t);
+}
+
+static void read_history(gw_turn_t *t)
+{
+    gw_messaging_t *m = t->m;
+    if (t->reset) {
+        gw_msg_op_begin(m); /* balances the end in on_history */
+        on_history(t, OC_ENOENT, NULL, 0);
+        return;
+    }
+    gw_msg_op_begin(m);
+    int32_t rc = m->st->ops->transcript_read(m->st->state, t->l->key,
+                                             (uint32_t)m->cfg->agent_defaults.history_limit,
+                                             on_history, t);
+    if (rc != OC_PENDING && rc != OC_OK)
+        on_history(t, rc, NULL, 0);
+}
+
+static void on_session(void *data, int32_t status, const oc_session_t *s)
+{
+    gw_turn_t *t = data;
+    gw_msg_op_end(t->m);
+    if (status == OC_OK && s &&
+        gw_session_reset_due(&t->m->cfg->session, s->updated_ms, gw_wall_ms())) {
+        gw_log(OC_LOG_DEBUG, "agent", "session reset (%s)",
+               t->m->cfg->session.reset_mode == GW_RESET_DAILY ? "daily" : "idle");
+        t->reset = 1;
+    }
+    read_history(t);
+}
+
+/* ---- start, abort ---- */
+
+void gw_turn_start(gw_lane_t *l, gw_msg_t *msgs)
+{
+    gw_messaging_t *m = l->m;
+    gw_turn_t *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        gw_lane_turn_ended(l, msgs);
+        gw_lane_wake_later(l, 1000);
+        return;
+    }
+    t->l = l;
+    t->m = m;
+    t->msgs = msgs;
+    t->started_mono = gw_now_ms();
+    l->turn = t;
+    /* The merged text: the batch's messages, one per line. */
+    const char *rest = NULL;
+    const char *first = msgs->env.text;
+    if (gw_reset_trigger(&m->cfg->session, first, &rest)) {
+        t->reset = 1;
+        first = rest;
+        t->reset_only = rest[0] == '\0' && msgs->next == NULL;
+    }
+    size_t n = strlen(first) + 1;
+    for (gw_msg_t *p = msgs->next; p; p = p->next)
+        n += strlen(p->env.text) + 1;
+    t->text = malloc(n);
+    if (t->text == NULL) {
+        t->msgs = NULL;
+        turn_free(t);
+        gw_lane_turn_ended(l, msgs);
+        return;
+    }
+    strcpy(t->text, first);
+    for (gw_msg_t *p = msgs->next; p; p = p->next) {
+        if (t->text[0])
+            strcat(t->text, "\n");
+        strcat(t->text, p->env.text);
+    }
+    if (t->reset_only) {
+        t->reply = strdup(RESET_REPLY);
+        commit_turn(t);
+        return;
+    }
+    if (t->reset || m->cfg->session.reset_mode == GW_RESET_NONE) {
+        read_history(t);
+        return;
+    }
+    gw_msg_op_begin(m);
+    int32_t rc = m->st->ops->session_get(m->st->state, l->key, on_session, t);
+    if (rc != OC_PENDING && rc != OC_OK)
+        on_session(t, rc, NULL);
+}
+
+void gw_turn_abort(gw_turn_t *t)
+{
+    if (t->committing || t->aborting)
+        return;
+    t->aborting = 1;
+    if (t->call) {
+        gw_log(OC_LOG_DEBUG, "queue", "interrupt: aborting the running turn");
+        cancel_call(t);
+        turn_end(t, 1);
+    }
+    /* else a storage read is in flight: its callback ends the turn */
+}
+
+void gw_turn_cancel_for_stop(gw_turn_t *t)
+{
+    if (t->committing || t->canceled)
+        return;
+    t->canceled = 1;
+    if (t->call) {
+        cancel_call(t);
+        count_turn(t, "canceled");
+        turn_end(t, 0);
+    }
+}
