@@ -234,6 +234,10 @@ void gw_lane_turn_ended(gw_lane_t *l, gw_msg_t *requeue)
             gw_lane_pump(w);
     }
     set_depth_metric(m);
+    if (m->stopping) {
+        gw_msg_check_stopped(m);
+        return;
+    }
     gw_lane_pump(l);
 }
 

@@ -36,6 +36,11 @@ void gw_msg_op_begin(gw_messaging_t *m)
 void gw_msg_op_end(gw_messaging_t *m)
 {
     m->pending_ops--;
+    gw_msg_check_stopped(m);
+}
+
+void gw_msg_check_stopped(gw_messaging_t *m)
+{
     if (m->stopping && m->stop_done)
         maybe_stopped(m);
 }

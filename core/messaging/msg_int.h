@@ -159,5 +159,7 @@ const gw_mention_set_t *gw_msg_agent_mentions(const gw_messaging_t *m,
                                               const gw_agent_cfg_t *agent);
 void gw_msg_op_begin(gw_messaging_t *m);
 void gw_msg_op_end(gw_messaging_t *m);
+/* While stopping: calls the stop callback once nothing runs any more. */
+void gw_msg_check_stopped(gw_messaging_t *m);
 
 #endif

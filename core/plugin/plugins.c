@@ -389,6 +389,8 @@ static void on_instance_stopped(void *data)
     p->stopped = 1;
     if (ps->stop_done == NULL)
         return; /* arrived after the deadline */
+    if (ps->in_stop_call)
+        return; /* done called from inside stop: stop_next goes on by itself */
     stop_next(ps);
 }
 
@@ -402,7 +404,9 @@ static void stop_next(gw_plugins_t *ps)
             p->stopped = 1;
             continue;
         }
+        ps->in_stop_call = 1;
         p->mod->ops.stop(p->state, on_instance_stopped, p);
+        ps->in_stop_call = 0;
         if (!p->stopped)
             return; /* continues in on_instance_stopped */
     }

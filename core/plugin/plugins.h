@@ -76,6 +76,7 @@ typedef struct gw_plugins_s {
     void (*stop_done)(void *data);
     void *stop_data;
     oc_timer_t *stop_timer;
+    int in_stop_call;       /* inside a plugin's stop: its done must not recurse */
     int storage_optional; /* the SDK test host runs without storage */
     /* inbound HTTP routes (plugins' and the core's) */
     gw_route_t *routes;

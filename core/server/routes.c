@@ -91,6 +91,7 @@ void gw_http_send(gw_http_req_t *r, int status, const char *content_type, const 
     req->res.status = status;
     switch (status) {
     case 200: req->res.reason = "OK"; break;
+    case 202: req->res.reason = "Accepted"; break;
     case 204: req->res.reason = "No Content"; break;
     case 400: req->res.reason = "Bad Request"; break;
     case 401: req->res.reason = "Unauthorized"; break;
@@ -99,6 +100,7 @@ void gw_http_send(gw_http_req_t *r, int status, const char *content_type, const 
     case 413: req->res.reason = "Payload Too Large"; break;
     case 429: req->res.reason = "Too Many Requests"; break;
     case 431: req->res.reason = "Request Header Fields Too Large"; break;
+    case 500: req->res.reason = "Internal Server Error"; break;
     case 503: req->res.reason = "Service Unavailable"; break;
     default: req->res.reason = "Error"; break;
     }
@@ -115,6 +117,10 @@ void gw_http_send(gw_http_req_t *r, int status, const char *content_type, const 
     gw_metric_add(r->srv->m_requests, lv, 1);
     const char *dv[] = {label};
     gw_metric_observe(r->srv->m_duration, dv, gw_mono_seconds() - r->started);
+    /* Without a length, h2o 2.2's chunked filter frames only 200s and
+     * closes the connection after any other status (a 202 from a webhook,
+     * a 404): keep-alive clients would reconnect for every message. */
+    req->res.content_length = len;
     h2o_send_inline(req, body, len);
 }
 

@@ -1,9 +1,11 @@
 /* batch.c - storage-sqlite: run one batch of ops in one transaction (worker).
  *
  * BEGIN IMMEDIATE; each op; COMMIT. A multi-statement write (delete, append,
- * clear) runs inside SAVEPOINT so that when it fails half-way it is rolled
- * back alone and the other ops of the batch still commit. Single-statement
- * ops need no savepoint: sqlite makes each statement atomic. If the
+ * clear, commit, pairing request and approve) runs inside SAVEPOINT so that
+ * when it fails half-way, or reports an error such as OC_ENOENT after some
+ * writes, it is rolled back alone and the other ops of the batch still
+ * commit. Ops with at most one write statement need no savepoint: sqlite
+ * makes each statement atomic. If the
  * transaction itself fails (BEGIN or COMMIT, or sqlite rolled it back after
  * an I/O error or a full disk), every op of the batch fails. */
 #include <stdio.h>
@@ -19,38 +21,30 @@ static const sq_exec_fn sq_exec[SQ_OP__COUNT] = {
     [SQ_OP_APPEND] = sq_exec_transcript_append,
     [SQ_OP_READ] = sq_exec_transcript_read,
     [SQ_OP_CLEAR] = sq_exec_transcript_clear,
+    [SQ_OP_INBOX_PUT] = sq_exec_inbox_put,
+    [SQ_OP_INBOX_PENDING] = sq_exec_inbox_pending,
+    [SQ_OP_COMMIT] = sq_exec_commit,
+    [SQ_OP_OUTBOX_PENDING] = sq_exec_outbox_pending,
+    [SQ_OP_OUTBOX_UPDATE] = sq_exec_outbox_update,
+    [SQ_OP_PAIRING_REQUEST] = sq_exec_pairing_request,
+    [SQ_OP_PAIRING_LIST] = sq_exec_pairing_list,
+    [SQ_OP_PAIRING_APPROVE] = sq_exec_pairing_approve,
+    [SQ_OP_ALLOW_ADD] = sq_exec_allow_add,
+    [SQ_OP_ALLOW_CHECK] = sq_exec_allow_check,
 };
 
 static int sq_needs_savepoint(sq_op_kind_t kind)
 {
-    return kind == SQ_OP_DELETE || kind == SQ_OP_APPEND || kind == SQ_OP_CLEAR;
-}
-
-/* Forget the results of an op that did not succeed. */
-static void sq_op_drop_results(sq_op_t *op)
-{
-    switch (op->kind) {
-    case SQ_OP_GET:
-        free(op->out.session);
-        op->out.session = NULL;
-        break;
-    case SQ_OP_LIST:
-        for (size_t i = 0; i < op->out.list.count; i++)
-            free(op->out.list.items[i]);
-        free(op->out.list.items);
-        op->out.list.items = NULL;
-        op->out.list.count = 0;
-        break;
-    case SQ_OP_READ:
-        for (size_t i = 0; i < op->out.turns.count; i++)
-            free(op->out.turns.items[i]);
-        free(op->out.turns.items);
-        op->out.turns.items = NULL;
-        op->out.turns.count = 0;
-        break;
+    switch (kind) {
+    case SQ_OP_DELETE:
+    case SQ_OP_APPEND:
+    case SQ_OP_CLEAR:
+    case SQ_OP_COMMIT:
+    case SQ_OP_PAIRING_REQUEST:
+    case SQ_OP_PAIRING_APPROVE:
+        return 1;
     default:
-        op->out.last_seq = 0;
-        break;
+        return 0;
     }
 }
 
@@ -89,7 +83,8 @@ static int sq_run_op(sq_db_t *d, sq_op_t *op, char *err, size_t errlen)
         op->status = sq_status_from_sqlite(rc);
     }
     if (sp && !sqlite3_get_autocommit(d->db)) {
-        if (rc != SQLITE_OK)
+        /* All or nothing: an op that did not succeed leaves no write. */
+        if (rc != SQLITE_OK || op->status != OC_OK)
             (void)sq_db_exec_cached(d, SQ_STMT_ROLLBACK_TO, "ROLLBACK TO op");
         (void)sq_db_exec_cached(d, SQ_STMT_RELEASE, "RELEASE op");
     }

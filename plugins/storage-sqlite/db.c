@@ -206,14 +206,21 @@ int sq_db_exec_cached(sq_db_t *d, sq_stmt_id_t id, const char *sql)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+int sq_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC); /* NULL binds NULL */
+}
+
+int sq_step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* ---- rows -------------------------------------------------------------- */
 
-typedef struct {
-    const char *p;
-    size_t n; /* bytes, without the NUL */
-} sq_col_t;
-
-static sq_col_t sq_col(sqlite3_stmt *st, int i)
+sq_col_t sq_col(sqlite3_stmt *st, int i)
 {
     sq_col_t c;
     c.p = (const char *)sqlite3_column_text(st, i); /* text first, then bytes */
@@ -221,7 +228,7 @@ static sq_col_t sq_col(sqlite3_stmt *st, int i)
     return c;
 }
 
-static const char *sq_put(char **cur, sq_col_t c)
+const char *sq_col_copy(char **cur, sq_col_t c)
 {
     if (c.p == NULL)
         return NULL;
@@ -232,7 +239,7 @@ static const char *sq_put(char **cur, sq_col_t c)
     return d;
 }
 
-static size_t sq_need(sq_col_t c)
+size_t sq_col_size(sq_col_t c)
 {
     return c.p != NULL ? c.n + 1 : 0;
 }
@@ -242,17 +249,17 @@ oc_session_t *sq_row_session(sqlite3_stmt *st)
 {
     sq_col_t key = sq_col(st, 0), agent = sq_col(st, 1), chan = sq_col(st, 2),
              meta = sq_col(st, 3);
-    oc_session_t *s = malloc(sizeof *s + sq_need(key) + sq_need(agent) + sq_need(chan) +
-                             sq_need(meta));
+    oc_session_t *s = malloc(sizeof *s + sq_col_size(key) + sq_col_size(agent) +
+                             sq_col_size(chan) + sq_col_size(meta));
     if (s == NULL)
         return NULL;
     char *cur = (char *)(s + 1);
     memset(s, 0, sizeof *s);
     s->struct_size = sizeof *s;
-    s->key = sq_put(&cur, key);
-    s->agent_id = sq_put(&cur, agent);
-    s->channel = sq_put(&cur, chan);
-    s->meta_json = sq_put(&cur, meta);
+    s->key = sq_col_copy(&cur, key);
+    s->agent_id = sq_col_copy(&cur, agent);
+    s->channel = sq_col_copy(&cur, chan);
+    s->meta_json = sq_col_copy(&cur, meta);
     s->created_ms = (uint64_t)sqlite3_column_int64(st, 4);
     s->updated_ms = (uint64_t)sqlite3_column_int64(st, 5);
     s->turn_count = (uint64_t)sqlite3_column_int64(st, 6);
@@ -265,16 +272,17 @@ oc_turn_t *sq_row_turn(sqlite3_stmt *st)
     sq_col_t role = sq_col(st, 1), content = sq_col(st, 2), meta = sq_col(st, 3);
     if (content.p == NULL) /* NOT NULL column; keep the ABI promise anyway */
         content.p = "", content.n = 0;
-    oc_turn_t *t = malloc(sizeof *t + sq_need(role) + sq_need(content) + sq_need(meta));
+    oc_turn_t *t =
+        malloc(sizeof *t + sq_col_size(role) + sq_col_size(content) + sq_col_size(meta));
     if (t == NULL)
         return NULL;
     char *cur = (char *)(t + 1);
     memset(t, 0, sizeof *t);
     t->struct_size = sizeof *t;
     t->seq = (uint64_t)sqlite3_column_int64(st, 0);
-    t->role = sq_put(&cur, role);
-    t->content = sq_put(&cur, content);
-    t->meta_json = sq_put(&cur, meta);
+    t->role = sq_col_copy(&cur, role);
+    t->content = sq_col_copy(&cur, content);
+    t->meta_json = sq_col_copy(&cur, meta);
     t->created_ms = (uint64_t)sqlite3_column_int64(st, 4);
     return t;
 }

@@ -51,6 +51,8 @@ static const char *sq_status_label(int32_t status)
     case OC_EIO: return "eio";
     case OC_EINTERNAL: return "einternal";
     case OC_EUNAVAIL: return "eunavail";
+    case OC_ELIMIT: return "elimit";
+    case OC_EEXIST: return "eexist";
     default: return "other";
     }
 }

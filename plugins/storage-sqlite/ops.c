@@ -1,4 +1,5 @@
-/* ops.c - storage-sqlite: the storage operations of the ABI.
+/* ops.c - storage-sqlite: the storage operations of the ABI (the 1.0 ones
+ * here, the 1.1 ones in ops_messaging.c and ops_pairing.c).
  *
  * Each operation validates its arguments (OC_EINVAL at once, callback never
  * called), copies them into one op block (callers' pointers are borrowed for
@@ -9,14 +10,11 @@
 
 #include "sq.h"
 
-/* Smallest struct_size we accept: up to the last member 1.0 reads. */
-#define SQ_SESSION_MIN (offsetof(oc_session_t, updated_ms) + sizeof(uint64_t))
-#define SQ_TURN_MIN (offsetof(oc_turn_t, created_ms) + sizeof(uint64_t))
 #define SQ_QUERY_MIN (offsetof(oc_session_query_t, key_prefix) + sizeof(const char *))
 
 static const char *const sq_roles[] = {"system", "user", "assistant", "tool"};
 
-static const char *sq_role_static(const char *role)
+const char *sq_role_static(const char *role)
 {
     if (role == NULL)
         return NULL;
@@ -26,7 +24,7 @@ static const char *sq_role_static(const char *role)
     return NULL;
 }
 
-static int sq_key_ok(const char *key)
+int sq_key_ok(const char *key)
 {
     if (key == NULL || key[0] == '\0')
         return 0;
@@ -40,19 +38,25 @@ const char *sq_op_name(sq_op_kind_t kind)
         [SQ_OP_LIST] = "session_list",       [SQ_OP_DELETE] = "session_delete",
         [SQ_OP_APPEND] = "transcript_append", [SQ_OP_READ] = "transcript_read",
         [SQ_OP_CLEAR] = "transcript_clear",
+        [SQ_OP_INBOX_PUT] = "inbox_put",     [SQ_OP_INBOX_PENDING] = "inbox_pending",
+        [SQ_OP_COMMIT] = "commit",           [SQ_OP_OUTBOX_PENDING] = "outbox_pending",
+        [SQ_OP_OUTBOX_UPDATE] = "outbox_update",
+        [SQ_OP_PAIRING_REQUEST] = "pairing_request",
+        [SQ_OP_PAIRING_LIST] = "pairing_list",
+        [SQ_OP_PAIRING_APPROVE] = "pairing_approve",
+        [SQ_OP_ALLOW_ADD] = "allow_add",     [SQ_OP_ALLOW_CHECK] = "allow_check",
     };
     return (unsigned)kind < SQ_OP__COUNT ? names[kind] : "unknown";
 }
 
 /* ---- op blocks --------------------------------------------------------- */
 
-/* Bytes to copy `s` into the arena (0 for NULL). */
-static size_t sq_str_size(const char *s)
+size_t sq_str_size(const char *s)
 {
     return s != NULL ? strlen(s) + 1 : 0;
 }
 
-static const char *sq_arena_str(char **cur, const char *s)
+const char *sq_arena_str(char **cur, const char *s)
 {
     if (s == NULL)
         return NULL;
@@ -63,9 +67,9 @@ static const char *sq_arena_str(char **cur, const char *s)
     return d;
 }
 
-/* One block: the op, then `pre` aligned bytes, then `strings` bytes. The op
- * is sizeof-aligned (it holds uint64_t), so what follows it is too. */
-static sq_op_t *sq_op_new(sq_op_kind_t kind, void *data, size_t pre, size_t strings, char **cur)
+/* The op is sizeof-aligned (it holds uint64_t), so what follows it is too;
+ * callers keep `pre` a multiple of 8. */
+sq_op_t *sq_op_new(sq_op_kind_t kind, void *data, size_t pre, size_t strings, char **cur)
 {
     sq_op_t *op = calloc(1, sizeof(sq_op_t) + pre + strings);
     if (op == NULL)
@@ -79,54 +83,70 @@ static sq_op_t *sq_op_new(sq_op_kind_t kind, void *data, size_t pre, size_t stri
     return op;
 }
 
+void sq_op_drop_results(sq_op_t *op)
+{
+    free(op->out.row);
+    for (size_t i = 0; i < op->out.count; i++)
+        free(op->out.rows[i]);
+    free(op->out.rows);
+    memset(&op->out, 0, sizeof op->out);
+}
+
 void sq_op_free(sq_op_t *op)
 {
     if (op == NULL)
         return;
-    switch (op->kind) {
-    case SQ_OP_GET:
-        free(op->out.session);
-        break;
-    case SQ_OP_LIST:
-        for (size_t i = 0; i < op->out.list.count; i++)
-            free(op->out.list.items[i]);
-        free(op->out.list.items);
-        break;
-    case SQ_OP_READ:
-        for (size_t i = 0; i < op->out.turns.count; i++)
-            free(op->out.turns.items[i]);
-        free(op->out.turns.items);
-        break;
-    default:
-        break;
-    }
+    sq_op_drop_results(op);
     free(op);
 }
 
 void sq_op_deliver(sq_op_t *op)
 {
     int ok = op->status == OC_OK;
+    void *row = ok ? op->out.row : NULL;
+    const void *const *rows = ok ? (const void *const *)op->out.rows : NULL;
+    size_t count = ok ? op->out.count : 0;
+    /* A successful list of nothing still passes an array (never NULL). */
+    static const void *const none[1] = {NULL};
+    if (ok && rows == NULL)
+        rows = none;
     switch (op->kind) {
     case SQ_OP_PUT:
     case SQ_OP_DELETE:
     case SQ_OP_CLEAR:
+    case SQ_OP_COMMIT:
+    case SQ_OP_OUTBOX_UPDATE:
+    case SQ_OP_ALLOW_ADD:
+    case SQ_OP_ALLOW_CHECK:
         op->cb.done(op->data, op->status);
         break;
     case SQ_OP_GET:
-        op->cb.session(op->data, op->status, ok ? op->out.session : NULL);
+        op->cb.session(op->data, op->status, row);
         break;
     case SQ_OP_LIST:
-        op->cb.list(op->data, op->status,
-                    ok ? (const oc_session_t *const *)op->out.list.items : NULL,
-                    ok ? op->out.list.count : 0);
+        op->cb.list(op->data, op->status, (const oc_session_t *const *)rows, count);
         break;
     case SQ_OP_APPEND:
-        op->cb.append(op->data, op->status, ok ? op->out.last_seq : 0);
+        op->cb.append(op->data, op->status, ok ? op->out.id : 0);
         break;
     case SQ_OP_READ:
-        op->cb.turns(op->data, op->status,
-                     ok ? (const oc_turn_t *const *)op->out.turns.items : NULL,
-                     ok ? op->out.turns.count : 0);
+        op->cb.turns(op->data, op->status, (const oc_turn_t *const *)rows, count);
+        break;
+    case SQ_OP_INBOX_PUT:
+        op->cb.inbox_put(op->data, op->status, ok ? op->out.id : 0, ok ? op->out.flag : 0);
+        break;
+    case SQ_OP_INBOX_PENDING:
+        op->cb.inbox_list(op->data, op->status, (const oc_inbox_item_t *const *)rows, count);
+        break;
+    case SQ_OP_OUTBOX_PENDING:
+        op->cb.outbox_list(op->data, op->status, (const oc_outbox_item_t *const *)rows, count);
+        break;
+    case SQ_OP_PAIRING_REQUEST:
+    case SQ_OP_PAIRING_APPROVE:
+        op->cb.pairing(op->data, op->status, row, ok ? op->out.flag : 0);
+        break;
+    case SQ_OP_PAIRING_LIST:
+        op->cb.pairing_list(op->data, op->status, (const oc_pairing_t *const *)rows, count);
         break;
     default:
         break;
@@ -134,7 +154,7 @@ void sq_op_deliver(sq_op_t *op)
 }
 
 /* Whether the instance takes new ops, as the status to return at once. */
-static int32_t sq_accepting(const sq_state_t *st)
+int32_t sq_accepting(const sq_state_t *st)
 {
     if (st->stopping || st->phase == SQ_PHASE_CLOSED)
         return OC_ECANCELED;
@@ -148,7 +168,7 @@ static int32_t sq_accepting(const sq_state_t *st)
     }
 }
 
-static int32_t sq_submit(sq_state_t *st, sq_op_t *op)
+int32_t sq_submit(sq_state_t *st, sq_op_t *op)
 {
     int32_t rc = sq_queue_push(st, op);
     if (rc != OC_PENDING)
@@ -177,6 +197,7 @@ static int32_t sq_session_put(void *state, const oc_session_t *s, oc_storage_don
         return OC_ENOMEM;
     op->cb.done = cb;
     op->key = sq_arena_str(&cur, s->key);
+    op->in.put.key = op->key;
     op->in.put.agent_id = sq_arena_str(&cur, s->agent_id);
     op->in.put.channel = sq_arena_str(&cur, s->channel);
     op->in.put.meta_json = sq_arena_str(&cur, s->meta_json);
@@ -329,4 +350,14 @@ const oc_storage_ops_t sq_storage_ops = {
     .transcript_append = sq_transcript_append,
     .transcript_read = sq_transcript_read,
     .transcript_clear = sq_transcript_clear,
+    .inbox_put = sq_inbox_put,
+    .inbox_pending = sq_inbox_pending,
+    .commit = sq_commit,
+    .outbox_pending = sq_outbox_pending,
+    .outbox_update = sq_outbox_update,
+    .pairing_request = sq_pairing_request,
+    .pairing_list = sq_pairing_list,
+    .pairing_approve = sq_pairing_approve,
+    .allow_add = sq_allow_add,
+    .allow_check = sq_allow_check,
 };

@@ -196,5 +196,6 @@ static const oc_plugin_ops_t sq_plugin_ops = {
 };
 
 OC_PLUGIN_DEFINE(OC_KIND_STORAGE, SQ_NAME, SQ_VERSION,
-                 "embedded sqlite storage: sessions and transcripts (WAL, group commit)",
+                 "embedded sqlite storage: sessions, transcripts, inbox/outbox, pairing "
+                 "(WAL, group commit)",
                  &sq_plugin_ops, &sq_storage_ops)

@@ -41,6 +41,52 @@ static const sq_migration_t sq_migrations[] = {
     {"indexes for listing sessions",
      "CREATE INDEX sessions_by_updated ON sessions (updated_ms DESC, key DESC);"
      "CREATE INDEX sessions_by_agent ON sessions (agent_id, updated_ms DESC, key DESC);"},
+    /* v3. AUTOINCREMENT: ids are never reused, so after_id scans stay sound.
+     * Pairing codes compare case-insensitively (approve does). */
+    {"inbox, outbox, pairing requests and allow lists",
+     "CREATE TABLE inbox ("
+     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " channel TEXT NOT NULL,"
+     " account TEXT NOT NULL,"
+     " message_id TEXT NOT NULL,"
+     " envelope_json TEXT NOT NULL,"
+     " received_ms INTEGER NOT NULL,"
+     " state INTEGER NOT NULL DEFAULT 1,"
+     " UNIQUE (channel, account, message_id));"
+     "CREATE INDEX inbox_by_state ON inbox (state, id);"
+     "CREATE TABLE outbox ("
+     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " idempotency_key TEXT NOT NULL UNIQUE,"
+     " channel TEXT NOT NULL,"
+     " account TEXT NOT NULL,"
+     " peer_kind INTEGER NOT NULL,"
+     " peer_id TEXT NOT NULL,"
+     " text TEXT NOT NULL,"
+     " in_reply_to TEXT,"
+     " state INTEGER NOT NULL DEFAULT 1,"
+     " attempts INTEGER NOT NULL DEFAULT 0,"
+     " last_error TEXT,"
+     " created_ms INTEGER NOT NULL,"
+     " next_attempt_ms INTEGER NOT NULL DEFAULT 0);"
+     "CREATE INDEX outbox_by_state ON outbox (state, id);"
+     "CREATE TABLE pairing_requests ("
+     " channel TEXT NOT NULL,"
+     " account TEXT NOT NULL,"
+     " sender_id TEXT NOT NULL,"
+     " code TEXT NOT NULL COLLATE NOCASE,"
+     " meta_json TEXT,"
+     " created_ms INTEGER NOT NULL,"
+     " last_seen_ms INTEGER NOT NULL,"
+     " expires_ms INTEGER NOT NULL,"
+     " UNIQUE (channel, account, sender_id));"
+     "CREATE INDEX pairing_by_code ON pairing_requests (channel, code);"
+     "CREATE INDEX pairing_by_expiry ON pairing_requests (expires_ms);"
+     "CREATE TABLE allow_entries ("
+     " channel TEXT NOT NULL,"
+     " account TEXT NOT NULL,"
+     " sender_id TEXT NOT NULL,"
+     " created_ms INTEGER NOT NULL,"
+     " PRIMARY KEY (channel, account, sender_id)) WITHOUT ROWID;"},
 };
 
 #define SQ_MIGRATIONS ((int)(sizeof sq_migrations / sizeof sq_migrations[0]))

@@ -36,31 +36,23 @@ static const char sq_sql_list_agent[] =
 
 static const char sq_sql_delete[] = "DELETE FROM sessions WHERE key = ?1";
 
-static int sq_bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC); /* NULL binds NULL */
-}
-
-/* The step result as SQLITE_OK, or the error; the statement is reset. */
-static int sq_step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-int sq_exec_session_put(sq_db_t *d, sq_op_t *op)
+int sq_session_upsert(sq_db_t *d, const sq_session_in_t *s)
 {
     sqlite3_stmt *st = sq_db_stmt(d, SQ_STMT_SESSION_PUT, sq_sql_put);
     if (st == NULL)
         return sqlite3_errcode(d->db);
-    sq_bind_text(st, 1, op->key);
-    sq_bind_text(st, 2, op->in.put.agent_id);
-    sq_bind_text(st, 3, op->in.put.channel);
-    sq_bind_text(st, 4, op->in.put.meta_json);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)op->in.put.created_ms);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)op->in.put.updated_ms);
-    int rc = sq_step_done(st);
+    sq_bind_text(st, 1, s->key);
+    sq_bind_text(st, 2, s->agent_id);
+    sq_bind_text(st, 3, s->channel);
+    sq_bind_text(st, 4, s->meta_json);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)s->created_ms);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)s->updated_ms);
+    return sq_step_done(st);
+}
+
+int sq_exec_session_put(sq_db_t *d, sq_op_t *op)
+{
+    int rc = sq_session_upsert(d, &op->in.put);
     if (rc == SQLITE_OK)
         op->status = OC_OK;
     return rc;
@@ -74,8 +66,8 @@ int sq_exec_session_get(sq_db_t *d, sq_op_t *op)
     sq_bind_text(st, 1, op->key);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        op->out.session = sq_row_session(st);
-        rc = op->out.session != NULL ? SQLITE_OK : SQLITE_NOMEM;
+        op->out.row = sq_row_session(st);
+        rc = op->out.row != NULL ? SQLITE_OK : SQLITE_NOMEM;
         op->status = OC_OK;
     } else if (rc == SQLITE_DONE) {
         rc = SQLITE_OK;
@@ -119,13 +111,9 @@ int sq_exec_session_list(sq_db_t *d, sq_op_t *op)
         sqlite3_bind_text(st, 3, upper, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 4, op->in.list.limit);
 
-    void **rows;
-    size_t n;
+    /* What was built goes to the op either way: sq_op_free releases it. */
     int rc = sq_collect_rows(st, op->in.list.limit < 16 ? op->in.list.limit : 16, row_session,
-                             &rows, &n);
-    /* Hand what was built to the op either way: sq_op_free releases it. */
-    op->out.list.items = (oc_session_t **)rows;
-    op->out.list.count = n;
+                             &op->out.rows, &op->out.count);
     if (rc == SQLITE_DONE) {
         op->status = OC_OK;
         rc = SQLITE_OK;
@@ -146,5 +134,8 @@ int sq_exec_session_delete(sq_db_t *d, sq_op_t *op)
         op->status = OC_ENOENT;
         return SQLITE_OK;
     }
-    return sq_delete_turns(d, op);
+    rc = sq_turns_delete(d, op->key);
+    if (rc == SQLITE_OK)
+        op->status = OC_OK;
+    return rc;
 }

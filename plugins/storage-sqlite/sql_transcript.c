@@ -1,6 +1,7 @@
-/* sql_transcript.c - storage-sqlite: transcript_append/read/clear (worker).
- * Each runs inside the batch's transaction; append and clear inside their
- * own savepoint too (batch.c), so a failure half-way leaves nothing.
+/* sql_transcript.c - storage-sqlite: transcript_append/read/clear (worker),
+ * and the append and clear that commit reuses. Each runs inside the batch's
+ * transaction; append and clear inside their own savepoint too (batch.c),
+ * so a failure half-way leaves nothing.
  *
  * sessions.next_seq is the seq the next appended turn gets. It only grows,
  * also across clears, so a seq is never reused. */
@@ -38,18 +39,6 @@ static const char sq_sql_cleared[] =
 
 static const char sq_sql_turns_delete[] = "DELETE FROM turns WHERE session_key = ?1";
 
-static int sq_bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC); /* NULL binds NULL */
-}
-
-static int sq_step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 /* next_seq and turn_count of `key`; SQLITE_NOTFOUND when there is no such
  * session. */
 static int sq_counters(sq_db_t *d, const char *key, uint64_t *next_seq, uint64_t *turns)
@@ -70,14 +59,11 @@ static int sq_counters(sq_db_t *d, const char *key, uint64_t *next_seq, uint64_t
     return rc;
 }
 
-int sq_exec_transcript_append(sq_db_t *d, sq_op_t *op)
+int sq_turns_append(sq_db_t *d, const char *key, const sq_turn_in_t *turns, size_t n,
+                    uint64_t now_ms, uint64_t *last_seq)
 {
-    uint64_t seq, turns;
-    int rc = sq_counters(d, op->key, &seq, &turns);
-    if (rc == SQLITE_NOTFOUND) {
-        op->status = OC_ENOENT;
-        return SQLITE_OK;
-    }
+    uint64_t seq, count;
+    int rc = sq_counters(d, key, &seq, &count);
     if (rc != SQLITE_OK)
         return rc;
     if (seq == 0)
@@ -85,11 +71,10 @@ int sq_exec_transcript_append(sq_db_t *d, sq_op_t *op)
     sqlite3_stmt *st = sq_db_stmt(d, SQ_STMT_TURN_INSERT, sq_sql_insert);
     if (st == NULL)
         return sqlite3_errcode(d->db);
-    size_t n = op->in.append.count;
     for (size_t i = 0; i < n; i++) {
-        const sq_turn_in_t *t = &op->in.append.turns[i];
+        const sq_turn_in_t *t = &turns[i];
         sqlite3_reset(st);
-        sq_bind_text(st, 1, op->key);
+        sq_bind_text(st, 1, key);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)(seq + i));
         sq_bind_text(st, 3, t->role);
         sq_bind_text(st, 4, t->content);
@@ -102,16 +87,27 @@ int sq_exec_transcript_append(sq_db_t *d, sq_op_t *op)
     st = sq_db_stmt(d, SQ_STMT_SESSION_APPENDED, sq_sql_appended);
     if (st == NULL)
         return sqlite3_errcode(d->db);
-    sq_bind_text(st, 1, op->key);
+    sq_bind_text(st, 1, key);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)(seq + n));
     sqlite3_bind_int64(st, 3, (sqlite3_int64)n);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)op->now_ms);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)now_ms);
     rc = sq_step_done(st);
-    if (rc != SQLITE_OK)
-        return rc;
-    op->out.last_seq = seq + n - 1;
-    op->status = OC_OK;
-    return SQLITE_OK;
+    if (rc == SQLITE_OK)
+        *last_seq = seq + n - 1;
+    return rc;
+}
+
+int sq_exec_transcript_append(sq_db_t *d, sq_op_t *op)
+{
+    int rc = sq_turns_append(d, op->key, op->in.append.turns, op->in.append.count, op->now_ms,
+                             &op->out.id);
+    if (rc == SQLITE_NOTFOUND) {
+        op->status = OC_ENOENT;
+        return SQLITE_OK;
+    }
+    if (rc == SQLITE_OK)
+        op->status = OC_OK;
+    return rc;
 }
 
 int sq_exec_transcript_read(sq_db_t *d, sq_op_t *op)
@@ -133,19 +129,16 @@ int sq_exec_transcript_read(sq_db_t *d, sq_op_t *op)
     if (limit != 0)
         sqlite3_bind_int64(st, 2, limit);
 
-    /* turn_count is the expected size; grow if it is off. */
+    /* turn_count is the expected size; grow if it is off. What was built
+     * goes to the op either way (sq_op_free releases it). */
     size_t cap = limit != 0 && limit < total ? limit : (size_t)total;
-    void **rows;
-    size_t n;
-    rc = sq_collect_rows(st, cap, row_turn, &rows, &n);
-    op->out.turns.items = (oc_turn_t **)rows; /* released by sq_op_free either way */
-    op->out.turns.count = n;
+    rc = sq_collect_rows(st, cap, row_turn, &op->out.rows, &op->out.count);
     if (rc != SQLITE_DONE)
         return rc;
     if (limit != 0) { /* newest first from sqlite: make it oldest first */
-        oc_turn_t **items = op->out.turns.items;
-        for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
-            oc_turn_t *t = items[i];
+        void **items = op->out.rows;
+        for (size_t i = 0, j = op->out.count; i + 1 < j; i++, j--) {
+            void *t = items[i];
             items[i] = items[j - 1];
             items[j - 1] = t;
         }
@@ -154,31 +147,38 @@ int sq_exec_transcript_read(sq_db_t *d, sq_op_t *op)
     return SQLITE_OK;
 }
 
-int sq_delete_turns(sq_db_t *d, sq_op_t *op)
+int sq_turns_delete(sq_db_t *d, const char *key)
 {
     sqlite3_stmt *st = sq_db_stmt(d, SQ_STMT_TURNS_DELETE, sq_sql_turns_delete);
     if (st == NULL)
         return sqlite3_errcode(d->db);
-    sq_bind_text(st, 1, op->key);
-    int rc = sq_step_done(st);
-    if (rc == SQLITE_OK)
-        op->status = OC_OK;
-    return rc;
+    sq_bind_text(st, 1, key);
+    return sq_step_done(st);
 }
 
-int sq_exec_transcript_clear(sq_db_t *d, sq_op_t *op)
+int sq_turns_clear(sq_db_t *d, const char *key, uint64_t now_ms)
 {
     sqlite3_stmt *st = sq_db_stmt(d, SQ_STMT_SESSION_CLEARED, sq_sql_cleared);
     if (st == NULL)
         return sqlite3_errcode(d->db);
-    sq_bind_text(st, 1, op->key);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)op->now_ms);
+    sq_bind_text(st, 1, key);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)now_ms);
     int rc = sq_step_done(st);
     if (rc != SQLITE_OK)
         return rc;
-    if (sqlite3_changes(d->db) == 0) {
+    if (sqlite3_changes(d->db) == 0)
+        return SQLITE_NOTFOUND;
+    return sq_turns_delete(d, key);
+}
+
+int sq_exec_transcript_clear(sq_db_t *d, sq_op_t *op)
+{
+    int rc = sq_turns_clear(d, op->key, op->now_ms);
+    if (rc == SQLITE_NOTFOUND) {
         op->status = OC_ENOENT;
         return SQLITE_OK;
     }
-    return sq_delete_turns(d, op);
+    if (rc == SQLITE_OK)
+        op->status = OC_OK;
+    return rc;
 }

@@ -96,6 +96,17 @@ const char *sc_key(const sc_env_t *env, char *buf, size_t len, const char *suffi
     return buf;
 }
 
+const char *sc_chan(const sc_env_t *env, char *buf, size_t len, const char *suffix)
+{
+    snprintf(buf, len, "%s.%s", env->ns, suffix);
+    return buf;
+}
+
+uint64_t sc_now_ms(void)
+{
+    return sc_wall_ms();
+}
+
 static int sc_flag(void *arg)
 {
     return *(const int *)arg != 0;
@@ -138,8 +149,36 @@ void sc_res_free(sc_res_t *r)
         free(r->turns[i].content);
         free(r->turns[i].meta_json);
     }
+    for (size_t i = 0; i < r->ninbox; i++) {
+        sc_inbox_t *x = &r->inbox[i];
+        free(x->channel);
+        free(x->account);
+        free(x->message_id);
+        free(x->envelope_json);
+    }
+    for (size_t i = 0; i < r->noutbox; i++) {
+        sc_outbox_t *x = &r->outbox[i];
+        free(x->idempotency_key);
+        free(x->channel);
+        free(x->account);
+        free(x->peer_id);
+        free(x->text);
+        free(x->in_reply_to);
+        free(x->last_error);
+    }
+    for (size_t i = 0; i < r->npairings; i++) {
+        sc_pairing_t *x = &r->pairings[i];
+        free(x->channel);
+        free(x->account);
+        free(x->sender_id);
+        free(x->code);
+        free(x->meta_json);
+    }
     free(r->sessions);
     free(r->turns);
+    free(r->inbox);
+    free(r->outbox);
+    free(r->pairings);
     memset(r, 0, sizeof *r);
 }
 
@@ -212,6 +251,119 @@ static void sc_cb_append(void *data, int32_t status, uint64_t last_seq)
     r->calls++;
     r->status = status;
     r->last_seq = last_seq;
+}
+
+static void sc_cb_inbox_put(void *data, int32_t status, uint64_t id, int32_t dup)
+{
+    sc_res_t *r = data;
+    sc_on_thread();
+    r->calls++;
+    r->status = status;
+    r->id = id;
+    r->flag = dup;
+}
+
+static void sc_cb_inbox_list(void *data, int32_t status, const oc_inbox_item_t *const *items,
+                             size_t n)
+{
+    sc_res_t *r = data;
+    sc_on_thread();
+    r->calls++;
+    r->status = status;
+    r->null_items = items == NULL;
+    if (items == NULL || n == 0 || r->inbox != NULL)
+        return;
+    r->inbox = calloc(n, sizeof *r->inbox);
+    cr_assert_not_null(r->inbox);
+    for (size_t i = 0; i < n; i++) {
+        const oc_inbox_item_t *s = items[i];
+        sc_inbox_t *d = &r->inbox[i];
+        d->id = s->id;
+        d->state = s->state;
+        d->channel = sc_dup(s->channel);
+        d->account = sc_dup(s->account);
+        d->message_id = sc_dup(s->message_id);
+        d->envelope_json = sc_dup(s->envelope_json);
+        d->received_ms = s->received_ms;
+    }
+    r->ninbox = n;
+}
+
+static void sc_cb_outbox_list(void *data, int32_t status, const oc_outbox_item_t *const *items,
+                              size_t n)
+{
+    sc_res_t *r = data;
+    sc_on_thread();
+    r->calls++;
+    r->status = status;
+    r->null_items = items == NULL;
+    if (items == NULL || n == 0 || r->outbox != NULL)
+        return;
+    r->outbox = calloc(n, sizeof *r->outbox);
+    cr_assert_not_null(r->outbox);
+    for (size_t i = 0; i < n; i++) {
+        const oc_outbox_item_t *s = items[i];
+        sc_outbox_t *d = &r->outbox[i];
+        d->id = s->id;
+        d->state = s->state;
+        d->peer_kind = s->peer_kind;
+        d->attempts = s->attempts;
+        d->idempotency_key = sc_dup(s->idempotency_key);
+        d->channel = sc_dup(s->channel);
+        d->account = sc_dup(s->account);
+        d->peer_id = sc_dup(s->peer_id);
+        d->text = sc_dup(s->text);
+        d->in_reply_to = sc_dup(s->in_reply_to);
+        d->last_error = sc_dup(s->last_error);
+        d->created_ms = s->created_ms;
+        d->next_attempt_ms = s->next_attempt_ms;
+    }
+    r->noutbox = n;
+}
+
+static void sc_copy_pairing(sc_pairing_t *d, const oc_pairing_t *s)
+{
+    d->channel = sc_dup(s->channel);
+    d->account = sc_dup(s->account);
+    d->sender_id = sc_dup(s->sender_id);
+    d->code = sc_dup(s->code);
+    d->meta_json = sc_dup(s->meta_json);
+    d->created_ms = s->created_ms;
+    d->last_seen_ms = s->last_seen_ms;
+    d->expires_ms = s->expires_ms;
+}
+
+static void sc_cb_pairing(void *data, int32_t status, const oc_pairing_t *req, int32_t created)
+{
+    sc_res_t *r = data;
+    sc_on_thread();
+    r->calls++;
+    r->status = status;
+    r->flag = created;
+    r->null_items = req == NULL;
+    if (req != NULL && r->pairings == NULL) {
+        r->pairings = calloc(1, sizeof *r->pairings);
+        cr_assert_not_null(r->pairings);
+        sc_copy_pairing(&r->pairings[0], req);
+        r->npairings = 1;
+    }
+}
+
+static void sc_cb_pairing_list(void *data, int32_t status, const oc_pairing_t *const *items,
+                               size_t n)
+{
+    sc_res_t *r = data;
+    sc_on_thread();
+    r->calls++;
+    r->status = status;
+    r->null_items = items == NULL;
+    if (items == NULL || n == 0 || r->pairings != NULL)
+        return;
+    r->pairings = calloc(n, sizeof *r->pairings);
+    cr_assert_not_null(r->pairings);
+    for (size_t i = 0; i < n; i++)
+        sc_copy_pairing(&r->pairings[i], items[i]);
+    r->npairings = n;
 }
 
 /* ---- synchronous wrappers ---------------------------------------------- */
@@ -303,6 +455,121 @@ int32_t sc_clear(sc_env_t *env, const char *key)
     return sc_finish(env, env->ops->transcript_clear(env->st, key, sc_cb_done, &r), &r, "clear");
 }
 
+int32_t sc_inbox_put_item(sc_env_t *env, const oc_inbox_item_t *it, uint64_t *id,
+                          int32_t *dup)
+{
+    sc_res_t r = {0};
+    int32_t st =
+        sc_finish(env, env->ops->inbox_put(env->st, it, sc_cb_inbox_put, &r), &r, "inbox_put");
+    if (st == OC_OK)
+        cr_assert_gt(r.id, 0, "inbox_put OK with id 0");
+    if (id != NULL)
+        *id = r.id;
+    if (dup != NULL)
+        *dup = r.flag;
+    return st;
+}
+
+int32_t sc_inbox_put(sc_env_t *env, const char *channel, const char *account,
+                     const char *message_id, const char *envelope, uint64_t *id, int32_t *dup)
+{
+    oc_inbox_item_t it = {.struct_size = sizeof it,
+                          .channel = channel,
+                          .account = account,
+                          .message_id = message_id,
+                          .envelope_json = envelope,
+                          .received_ms = SC_RECEIVED_MS};
+    return sc_inbox_put_item(env, &it, id, dup);
+}
+
+int32_t sc_inbox_pending(sc_env_t *env, uint64_t after_id, uint32_t limit, sc_res_t *r)
+{
+    memset(r, 0, sizeof *r);
+    return sc_finish(env, env->ops->inbox_pending(env->st, after_id, limit, sc_cb_inbox_list, r),
+                     r, "inbox_pending");
+}
+
+int32_t sc_commit(sc_env_t *env, const oc_commit_t *c)
+{
+    sc_res_t r = {0};
+    return sc_finish(env, env->ops->commit(env->st, c, sc_cb_done, &r), &r, "commit");
+}
+
+int32_t sc_outbox_pending(sc_env_t *env, uint64_t after_id, uint32_t limit, sc_res_t *r)
+{
+    memset(r, 0, sizeof *r);
+    return sc_finish(env,
+                     env->ops->outbox_pending(env->st, after_id, limit, sc_cb_outbox_list, r),
+                     r, "outbox_pending");
+}
+
+int32_t sc_outbox_update(sc_env_t *env, uint64_t id, uint32_t state, uint32_t attempts,
+                         uint64_t next_attempt_ms, const char *last_error)
+{
+    sc_res_t r = {0};
+    return sc_finish(env,
+                     env->ops->outbox_update(env->st, id, state, attempts, next_attempt_ms,
+                                             last_error, sc_cb_done, &r),
+                     &r, "outbox_update");
+}
+
+/* A request comes with OC_OK and never with an error. */
+static void sc_check_request(const sc_res_t *r, const char *what)
+{
+    if (r->status == OC_OK)
+        cr_assert(!r->null_items && r->npairings == 1, "%s: OC_OK without a request", what);
+    else
+        cr_assert(r->null_items, "%s failed (%d) but passed a request", what, r->status);
+}
+
+int32_t sc_pairing_request(sc_env_t *env, const oc_pairing_t *req, uint32_t max_pending,
+                           uint64_t now_ms, sc_res_t *r)
+{
+    memset(r, 0, sizeof *r);
+    int32_t st = sc_finish(
+        env, env->ops->pairing_request(env->st, req, max_pending, now_ms, sc_cb_pairing, r), r,
+        "pairing_request");
+    sc_check_request(r, "pairing_request");
+    return st;
+}
+
+int32_t sc_pairing_list(sc_env_t *env, const char *channel, uint64_t now_ms, sc_res_t *r)
+{
+    memset(r, 0, sizeof *r);
+    return sc_finish(env,
+                     env->ops->pairing_list(env->st, channel, now_ms, sc_cb_pairing_list, r), r,
+                     "pairing_list");
+}
+
+int32_t sc_pairing_approve(sc_env_t *env, const char *channel, const char *code,
+                           uint64_t now_ms, sc_res_t *r)
+{
+    memset(r, 0, sizeof *r);
+    int32_t st = sc_finish(
+        env, env->ops->pairing_approve(env->st, channel, code, now_ms, sc_cb_pairing, r), r,
+        "pairing_approve");
+    sc_check_request(r, "pairing_approve");
+    return st;
+}
+
+int32_t sc_allow_add(sc_env_t *env, const char *channel, const char *account,
+                     const char *sender_id)
+{
+    sc_res_t r = {0};
+    return sc_finish(
+        env, env->ops->allow_add(env->st, channel, account, sender_id, sc_cb_done, &r), &r,
+        "allow_add");
+}
+
+int32_t sc_allow_check(sc_env_t *env, const char *channel, const char *account,
+                       const char *sender_id)
+{
+    sc_res_t r = {0};
+    return sc_finish(
+        env, env->ops->allow_check(env->st, channel, account, sender_id, sc_cb_done, &r), &r,
+        "allow_check");
+}
+
 static uint64_t sc_turn_count(sc_env_t *env, const char *key)
 {
     sc_res_t r;
@@ -312,18 +579,15 @@ static uint64_t sc_turn_count(sc_env_t *env, const char *key)
     return n;
 }
 
-static int sc_streq(const char *a, const char *b)
+int sc_streq(const char *a, const char *b)
 {
     return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
-static const char *sc_show(const char *s)
+const char *sc_show(const char *s)
 {
     return s != NULL ? s : "(null)";
 }
-
-#define SC_STR_EQ(a, b)                                                                        \
-    cr_assert(sc_streq((a), (b)), "%s: \"%s\" != \"%s\"", #a, sc_show(a), sc_show(b))
 
 /* ---- cases -------------------------------------------------------------- */
 

@@ -19,7 +19,7 @@
 #include "conformance.h"
 
 #define PLUGIN "storage-sqlite"
-#define SCHEMA_LATEST 2
+#define SCHEMA_LATEST 3
 
 static char g_dir[1024];      /* per-test temporary directory */
 static char g_db[PATH_MAX];   /* <dir>/data/sessions.db (data/ does not exist yet) */
@@ -146,7 +146,7 @@ Test(storage_sqlite, newer_schema_is_refused, .init = setup, .fini = teardown)
     const char *text = NULL;
     cr_assert_eq(env.ops->health(env.st, &text), OC_EUNAVAIL);
     cr_assert_not_null(text);
-    cr_assert(strstr(text, "database schema version 99 is newer than this storage-sqlite (2); "
+    cr_assert(strstr(text, "database schema version 99 is newer than this storage-sqlite (3); "
                            "upgrade the gateway") != NULL,
               "health text: %s", text);
     cr_assert(strstr(text, g_db) != NULL, "health text names the file: %s", text);
@@ -267,6 +267,141 @@ Test(storage_sqlite, migrates_v1_and_keeps_data, .init = setup, .fini = teardown
                                " name IN ('sessions_by_updated', 'sessions_by_agent')"),
                  2);
     cr_assert_eq(sql_int(g_db, "SELECT COUNT(*) FROM turns"), 3);
+}
+
+/* The v2 schema exactly as storage-sqlite's migrations 1 and 2 made it
+ * (ABI 1.0 builds): sessions, turns and the list indexes. */
+static const char v2_schema[] =
+    "CREATE TABLE sessions ("
+    " key TEXT PRIMARY KEY NOT NULL,"
+    " agent_id TEXT NOT NULL,"
+    " channel TEXT,"
+    " meta_json TEXT,"
+    " created_ms INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL,"
+    " turn_count INTEGER NOT NULL DEFAULT 0,"
+    " next_seq INTEGER NOT NULL DEFAULT 1);"
+    "CREATE TABLE turns ("
+    " session_key TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " role TEXT NOT NULL,"
+    " content TEXT NOT NULL,"
+    " meta_json TEXT,"
+    " created_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (session_key, seq));"
+    "CREATE INDEX sessions_by_updated ON sessions (updated_ms DESC, key DESC);"
+    "CREATE INDEX sessions_by_agent ON sessions (agent_id, updated_ms DESC, key DESC);"
+    "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+    "INSERT INTO schema_version VALUES (2);";
+
+static void count_done(void *data, int32_t status)
+{
+    int *n = data;
+    cr_expect_eq(status, OC_OK);
+    (*n)++;
+}
+
+static int reached_one(void *arg)
+{
+    return *(int *)arg >= 1;
+}
+
+static void got_put(void *data, int32_t status, uint64_t id, int32_t dup)
+{
+    uint64_t *out = data;
+    cr_expect_eq(status, OC_OK);
+    cr_expect_eq(dup, 0);
+    out[0] = id;
+    out[1] = 1;
+}
+
+static int put_done(void *arg)
+{
+    return ((uint64_t *)arg)[1] != 0;
+}
+
+Test(storage_sqlite, migrates_v2_to_v3_and_keeps_data, .init = setup, .fini = teardown)
+{
+    mkdir_data();
+    sql_exec(g_db, v2_schema);
+    sql_exec(g_db,
+             "INSERT INTO sessions VALUES ('agent:main:main', 'main', 'telegram', '{\"a\":1}',"
+             " 100, 200, 2, 5);"
+             "INSERT INTO turns VALUES ('agent:main:main', 3, 'user', 'hi', NULL, 101);"
+             "INSERT INTO turns VALUES ('agent:main:main', 4, 'assistant', 'hello', '{}', 102);");
+    sc_env_t env;
+    sc_env_open(&env, &g_backend);
+    sc_res_t r;
+    cr_assert_eq(sc_get(&env, "agent:main:main", &r), OC_OK, "the v2 session was lost");
+    cr_assert_str_eq(r.sessions[0].channel, "telegram");
+    cr_assert_str_eq(r.sessions[0].meta_json, "{\"a\":1}");
+    cr_assert_eq(r.sessions[0].created_ms, 100);
+    cr_assert_eq(r.sessions[0].updated_ms, 200);
+    cr_assert_eq(r.sessions[0].turn_count, 2);
+    sc_res_free(&r);
+    cr_assert_eq(sc_read(&env, "agent:main:main", 0, &r), OC_OK);
+    cr_assert_eq(r.nturns, 2);
+    cr_assert_eq(r.turns[0].seq, 3);
+    cr_assert_str_eq(r.turns[1].content, "hello");
+    sc_res_free(&r);
+
+    /* The 1.1 tables work on the migrated file, next to the old data. */
+    uint64_t put[2] = {0, 0};
+    oc_inbox_item_t it = {.struct_size = sizeof it, .channel = "telegram", .account = "default",
+                          .message_id = "m1", .envelope_json = "{}", .received_ms = 5};
+    cr_assert_eq(env.ops->inbox_put(env.st, &it, got_put, put), OC_PENDING);
+    cr_assert(oc_test_host_run_until(env.th, put_done, put, SC_TIMEOUT_MS));
+    cr_assert_eq(put[0], 1, "the first inbox id of a migrated file is 1");
+    oc_turn_t t = {.struct_size = sizeof t, .role = "assistant", .content = "after"};
+    const oc_turn_t *tp[1] = {&t};
+    oc_outbox_item_t o = {.struct_size = sizeof o, .idempotency_key = "k1", .channel = "telegram",
+                          .account = "default", .peer_kind = OC_PEER_DIRECT, .peer_id = "42",
+                          .text = "after"};
+    const oc_outbox_item_t *op[1] = {&o};
+    oc_commit_t c = {.struct_size = sizeof c, .session_key = "agent:main:main", .turns = tp,
+                     .turn_count = 1, .inbox_done = put, .inbox_done_count = 1, .outbox = op,
+                     .outbox_count = 1};
+    cr_assert_eq(sc_commit(&env, &c), OC_OK);
+    int added = 0;
+    cr_assert_eq(env.ops->allow_add(env.st, "telegram", "default", "42", count_done, &added),
+                 OC_PENDING);
+    cr_assert(oc_test_host_run_until(env.th, reached_one, &added, SC_TIMEOUT_MS));
+    cr_assert_eq(sc_read(&env, "agent:main:main", 0, &r), OC_OK);
+    cr_assert_eq(r.nturns, 3);
+    cr_assert_eq(r.turns[2].seq, 5, "next_seq of the v2 row continues");
+    sc_res_free(&r);
+    sc_env_close(&env);
+
+    cr_assert_eq(sql_int(g_db, "SELECT MAX(version) FROM schema_version"), SCHEMA_LATEST);
+    cr_assert_eq(sql_int(g_db, "SELECT COUNT(*) FROM schema_version"), 1);
+    cr_assert_eq(sql_int(g_db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND"
+                               " name IN ('inbox', 'outbox', 'pairing_requests',"
+                               " 'allow_entries')"),
+                 4);
+    cr_assert_eq(sql_int(g_db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND"
+                               " name IN ('sessions_by_updated', 'sessions_by_agent',"
+                               " 'inbox_by_state', 'outbox_by_state')"),
+                 4);
+    cr_assert_eq(sql_int(g_db, "SELECT state FROM inbox WHERE message_id = 'm1'"),
+                 OC_INBOX_DONE);
+    cr_assert_eq(sql_int(g_db, "SELECT COUNT(*) FROM outbox WHERE state = 1"), 1);
+    cr_assert_eq(sql_int(g_db, "SELECT COUNT(*) FROM allow_entries"), 1);
+    cr_assert_eq(sql_int(g_db, "SELECT COUNT(*) FROM turns"), 3);
+}
+
+/* A v3 file stays v3 and is not migrated again. */
+Test(storage_sqlite, reopen_at_latest_runs_no_migration, .init = setup, .fini = teardown)
+{
+    sc_env_t env;
+    sc_env_open(&env, &g_backend);
+    cr_assert_eq(sc_inbox_put(&env, "telegram", "default", "m1", "{}", NULL, NULL), OC_OK);
+    sc_env_reopen(&env);
+    int32_t dup = 0;
+    cr_assert_eq(sc_inbox_put(&env, "telegram", "default", "m1", "{}", NULL, &dup), OC_OK);
+    cr_assert_eq(dup, 1);
+    sc_env_close(&env);
+    cr_assert_eq(sql_int(g_db, "SELECT MAX(version) FROM schema_version"), SCHEMA_LATEST);
+    cr_assert_eq(sql_int(g_db, "SELECT COUNT(*) FROM schema_version"), 1);
 }
 
 Test(storage_sqlite, new_file_wal_permissions_schema, .init = setup, .fini = teardown)
