@@ -138,11 +138,30 @@ static void on_deadline(uv_timer_t *t)
     (void)t; /* only wakes uv_run up */
 }
 
+typedef struct until_s {
+    int (*cond)(void *arg);
+    void *arg;
+} until_t;
+
+/* Runs before the loop blocks in poll: when a callback of this iteration
+ * (a timer, say) made the condition true, do not block until the deadline. */
+static void on_prepare(uv_prepare_t *p)
+{
+    until_t *u = p->data;
+    if (u->cond(u->arg))
+        uv_stop(p->loop);
+}
+
 int oc_test_host_run_until(oc_test_host_t *th, int (*cond)(void *arg), void *arg,
                            uint64_t timeout_ms)
 {
     uint64_t deadline = gw_now_ms() + timeout_ms;
     uv_timer_t timer;
+    uv_prepare_t prep;
+    until_t u = {cond, arg};
+    uv_prepare_init(&th->uv, &prep);
+    prep.data = &u;
+    uv_prepare_start(&prep, on_prepare);
     /* The loop's cached time is stale after work done outside the loop;
      * without this the deadline timer fires at once. */
     uv_update_time(&th->uv);
@@ -154,7 +173,8 @@ int oc_test_host_run_until(oc_test_host_t *th, int (*cond)(void *arg), void *arg
         ok = cond(arg);
     }
     uv_close((uv_handle_t *)&timer, NULL);
-    uv_run(&th->uv, UV_RUN_NOWAIT); /* let the close complete */
+    uv_close((uv_handle_t *)&prep, NULL);
+    uv_run(&th->uv, UV_RUN_NOWAIT); /* let the closes complete */
     return ok;
 }
 

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ struct gw_ths_s {
     pthread_mutex_t mu;
     route_t *routes;
     size_t nroutes;
+    route_t *onces; /* gw_ths_route_once queue, oldest first */
+    size_t nonces;
     gw_ths_request_t *reqs;
     size_t nreqs, reqs_cap;
     size_t nconns;
@@ -80,6 +83,26 @@ static void response_copy(gw_ths_response_t *dst, const gw_ths_response_t *src)
     dst->body = dupn(body, blen);
     dst->body_len = blen;
     dst->headers = src->headers ? dupn(src->headers, strlen(src->headers)) : NULL;
+    dst->pieces = NULL;
+    dst->piece_lens = NULL;
+    dst->npieces = 0;
+    if (src->pieces == NULL || src->npieces == 0)
+        return;
+    /* Owned copies: the caller's arrays may be on its stack. */
+    char **pcs = calloc(src->npieces, sizeof(*pcs));
+    size_t *lens = calloc(src->npieces, sizeof(*lens));
+    if (pcs == NULL || lens == NULL) {
+        free(pcs);
+        free(lens);
+        return;
+    }
+    for (size_t i = 0; i < src->npieces; i++) {
+        lens[i] = src->piece_lens ? src->piece_lens[i] : strlen(src->pieces[i]);
+        pcs[i] = dupn(src->pieces[i], lens[i]);
+    }
+    dst->pieces = (const char *const *)pcs;
+    dst->piece_lens = lens;
+    dst->npieces = src->npieces;
 }
 
 static void response_free(gw_ths_response_t *r)
@@ -87,6 +110,13 @@ static void response_free(gw_ths_response_t *r)
     free((char *)r->body);
     free((char *)r->headers);
     r->body = r->headers = NULL;
+    for (size_t i = 0; r->pieces && i < r->npieces; i++)
+        free((char *)r->pieces[i]);
+    free((void *)r->pieces);
+    free((void *)r->piece_lens);
+    r->pieces = NULL;
+    r->piece_lens = NULL;
+    r->npieces = 0;
 }
 
 void gw_ths_request_free(gw_ths_request_t *r)
@@ -111,10 +141,17 @@ static const char *reason(int status)
     case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
     default: return "Status";
     }
 }
@@ -199,20 +236,31 @@ static void on_chunk_timer(uv_timer_t *t);
 static void send_chunk(conn_t *c)
 {
     gw_ths_t *s = c->s;
-    if (c->chunk >= c->r.chunks) {
+    int total = c->r.npieces > 0 ? (int)c->r.npieces : c->r.chunks;
+    if (c->chunk >= total) {
         int close_after = !c->keep_alive;
         conn_write(c, "0\r\n\r\n", 5, close_after);
         response_done(c, close_after);
         return;
     }
     gw_buf_t b = GW_BUF_INIT;
-    char tail[32];
-    int tl = snprintf(tail, sizeof(tail), "%d\n", c->chunk);
-    gw_buf_printf(&b, "%zx\r\n", c->r.body_len + (size_t)tl);
-    gw_buf_append(&b, c->r.body, c->r.body_len);
-    gw_buf_append(&b, tail, (size_t)tl);
-    gw_buf_puts(&b, "\r\n");
-    conn_write(c, b.data, b.len, 0);
+    if (c->r.npieces > 0) {
+        size_t pl = c->r.piece_lens[c->chunk];
+        if (pl > 0) { /* a zero-size chunk would end the body */
+            gw_buf_printf(&b, "%zx\r\n", pl);
+            gw_buf_append(&b, c->r.pieces[c->chunk], pl);
+            gw_buf_puts(&b, "\r\n");
+        }
+    } else {
+        char tail[32];
+        int tl = snprintf(tail, sizeof(tail), "%d\n", c->chunk);
+        gw_buf_printf(&b, "%zx\r\n", c->r.body_len + (size_t)tl);
+        gw_buf_append(&b, c->r.body, c->r.body_len);
+        gw_buf_append(&b, tail, (size_t)tl);
+        gw_buf_puts(&b, "\r\n");
+    }
+    if (b.len > 0)
+        conn_write(c, b.data, b.len, 0);
     gw_buf_free(&b);
     c->chunk++;
     if (c->r.gated) {
@@ -246,7 +294,9 @@ static void respond_now(conn_t *c)
         gw_buf_puts(&b, r->headers);
     if (!c->keep_alive)
         gw_buf_puts(&b, "Connection: close\r\n");
-    if (r->chunks > 0) {
+    if (r->chunks > 0 || r->npieces > 0) {
+        if (r->npieces > 0)
+            uv_tcp_nodelay(&c->tcp, 1); /* one segment per piece, no Nagle merging */
         gw_buf_puts(&b, "Transfer-Encoding: chunked\r\n\r\n");
         conn_write(c, b.data, b.len, 0);
         gw_buf_free(&b);
@@ -265,6 +315,20 @@ static void respond_now(conn_t *c)
 static void on_delay_timer(uv_timer_t *t)
 {
     respond_now(t->data);
+}
+
+/* Index of the oldest one-shot response for path (exact, then without the
+ * query), or -1. */
+static long find_once(gw_ths_t *s, const char *path)
+{
+    for (size_t i = 0; i < s->nonces; i++)
+        if (strcmp(s->onces[i].path, path) == 0)
+            return (long)i;
+    size_t plen = strcspn(path, "?");
+    for (size_t i = 0; i < s->nonces; i++)
+        if (strlen(s->onces[i].path) == plen && strncmp(s->onces[i].path, path, plen) == 0)
+            return (long)i;
+    return -1;
 }
 
 static const route_t *find_route(gw_ths_t *s, const char *path)
@@ -349,9 +413,19 @@ static void conn_parse(conn_t *c)
         c->in.len -= (size_t)used;
 
         pthread_mutex_lock(&s->mu);
-        const route_t *rt = find_route(s, req.path);
-        gw_ths_response_t def = {.status = 404, .body = "not found\n"};
-        response_copy(&c->r, rt ? &rt->r : &def);
+        long once = find_once(s, req.path);
+        if (once >= 0) {
+            /* Hand the queued response over (its strings move to c->r). */
+            c->r = s->onces[once].r;
+            free(s->onces[once].path);
+            memmove(&s->onces[once], &s->onces[once + 1],
+                    (s->nonces - (size_t)once - 1) * sizeof(*s->onces));
+            s->nonces--;
+        } else {
+            const route_t *rt = find_route(s, req.path);
+            gw_ths_response_t def = {.status = 404, .body = "not found\n"};
+            response_copy(&c->r, rt ? &rt->r : &def);
+        }
         if (s->nreqs == s->reqs_cap) {
             s->reqs_cap = s->reqs_cap ? s->reqs_cap * 2 : 16;
             s->reqs = realloc(s->reqs, s->reqs_cap * sizeof(*s->reqs));
@@ -469,6 +543,10 @@ static void *thread_main(void *arg)
 
 gw_ths_t *gw_ths_start(void)
 {
+    /* A client that gives up mid-response (a canceled call) makes the next
+     * write hit a closed socket: EPIPE, handled in on_written, rather than
+     * a SIGPIPE that kills the test process. */
+    signal(SIGPIPE, SIG_IGN);
     gw_ths_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
@@ -530,6 +608,22 @@ int gw_ths_route(gw_ths_t *s, const char *path, const gw_ths_response_t *r)
     } else {
         response_free(&rt->r);
     }
+    response_copy(&rt->r, r);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+int gw_ths_route_once(gw_ths_t *s, const char *path, const gw_ths_response_t *r)
+{
+    pthread_mutex_lock(&s->mu);
+    route_t *v = realloc(s->onces, (s->nonces + 1) * sizeof(*v));
+    if (v == NULL) {
+        pthread_mutex_unlock(&s->mu);
+        return -ENOMEM;
+    }
+    s->onces = v;
+    route_t *rt = &s->onces[s->nonces++];
+    rt->path = dupn(path, strlen(path));
     response_copy(&rt->r, r);
     pthread_mutex_unlock(&s->mu);
     return 0;
@@ -607,6 +701,11 @@ void gw_ths_stop(gw_ths_t *s)
         response_free(&s->routes[i].r);
     }
     free(s->routes);
+    for (size_t i = 0; i < s->nonces; i++) {
+        free(s->onces[i].path);
+        response_free(&s->onces[i].r);
+    }
+    free(s->onces);
     for (size_t i = 0; i < s->nreqs; i++)
         gw_ths_request_free(&s->reqs[i]);
     free(s->reqs);

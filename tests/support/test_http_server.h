@@ -31,6 +31,15 @@ typedef struct gw_ths_response_s {
     int gated;
     int close_without_response; /* read the request, then close the connection */
     int close_after;            /* "Connection: close" and close after answering */
+    /* pieces != NULL (npieces > 0): a chunked response whose chunks are
+     * exactly these byte strings, in order (piece_lens[i] bytes each, or
+     * strlen when piece_lens is NULL), instead of body + "<i>\n". They are
+     * paced by chunk_interval_ms or `gated` as above, and written with
+     * TCP_NODELAY so each one leaves in its own segment: this is how a test
+     * cuts a stream (SSE) at chosen byte boundaries. `chunks` is ignored. */
+    const char *const *pieces;
+    const size_t *piece_lens;
+    size_t npieces;
 } gw_ths_response_t;
 
 /* A recorded request. Strings are NUL-terminated; body may hold NULs. */
@@ -45,7 +54,8 @@ typedef struct gw_ths_request_s {
     size_t connection; /* index of the connection it came on (0-based) */
 } gw_ths_request_t;
 
-/* Start a server; NULL on failure. */
+/* Start a server; NULL on failure. Sets SIGPIPE to ignored (process-wide):
+ * a write to a connection the client closed then fails with EPIPE. */
 gw_ths_t *gw_ths_start(void);
 int gw_ths_port(const gw_ths_t *s);
 /* "http://127.0.0.1:<port><path>" into buf. */
@@ -54,6 +64,12 @@ void gw_ths_url(const gw_ths_t *s, const char *path, char *buf, size_t len);
 /* Set (or replace) the response for `path` (exact match on the path with
  * its query, else on the path without it). Returns 0 or -ENOMEM. */
 int gw_ths_route(gw_ths_t *s, const char *path, const gw_ths_response_t *r);
+
+/* Queue a one-shot response for `path`: the next request that matches it
+ * gets the oldest queued response; once the queue of that path is empty,
+ * requests get the route set by gw_ths_route (or 404). Lets a test script
+ * "fail, fail, then succeed". Returns 0 or -ENOMEM. */
+int gw_ths_route_once(gw_ths_t *s, const char *path, const gw_ths_response_t *r);
 
 /* Let one gated piece out. */
 void gw_ths_release(gw_ths_t *s);
