@@ -310,11 +310,11 @@ static int wait_gone(int pid, int ms)
 {
     struct timespec ts = {0, 20 * 1000 * 1000};
     for (int waited = 0; waited < ms; waited += 20) {
-        if (kill(pid, 0) != 0 && errno == ESRCH)
+        if (!gw_pid_running(pid))
             return 1;
         nanosleep(&ts, NULL); /* waiting on another process: nothing to poll */
     }
-    return kill(pid, 0) != 0 && errno == ESRCH;
+    return !gw_pid_running(pid);
 }
 
 static int stop_running(running_t *r)

@@ -404,12 +404,14 @@ static void become_ready(gw_gateway_t *g)
     free(sj);
     gw_server_set_ready(&g->server, 1);
     const char *scheme = g->cfg->tls_cert_path ? "https" : "http";
-    gw_log(OC_LOG_INFO, "gateway",
-           "ready in %llu ms: %s://%s:%d (workers %d), metrics http://%s:%d/metrics, %zu "
+    char metrics[128] = "metrics off";
+    if (g->server.metrics_port > 0)
+        snprintf(metrics, sizeof(metrics), "metrics http://%s:%d/metrics", g->server.host,
+                 g->server.metrics_port);
+    gw_log(OC_LOG_INFO, "gateway", "ready in %llu ms: %s://%s:%d (workers %d), %s, %zu "
            "plugin(s), storage %s",
            (unsigned long long)(gw_now_ms() - g->t0), scheme, g->server.host, g->server.port,
-           g->server.nworkers, g->server.host, g->server.metrics_port, g->plugins.nmods,
-           g->cfg->storage_type);
+           g->server.nworkers, metrics, g->plugins.nmods, g->cfg->storage_type);
     if (o->ready_fd >= 0) {
         dprintf(o->ready_fd, "ready %d %s://%s:%d\n", (int)getpid(), scheme, g->server.host,
                 g->server.port);
@@ -451,9 +453,9 @@ static int take_over_port(gw_gateway_t *g)
            holder);
     kill(pid, SIGTERM);
     uint64_t deadline = gw_now_ms() + GW_STOP_DEADLINE_MS + 5000;
-    while (kill(pid, 0) == 0 && gw_now_ms() < deadline)
+    while (gw_pid_running(pid) && gw_now_ms() < deadline)
         usleep(20000); /* a CLI wait for another process; the loop is not running yet */
-    if (kill(pid, 0) == 0) {
+    if (gw_pid_running(pid)) {
         kill(pid, SIGKILL);
         usleep(100000);
     }

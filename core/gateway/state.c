@@ -109,9 +109,27 @@ int gw_state_read(const char *state_dir, gw_buf_t *out)
     return 0;
 }
 
-int gw_pid_is_gateway(pid_t pid)
+int gw_pid_running(pid_t pid)
 {
     if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))
+        return 0;
+    /* A zombie still answers kill(pid, 0): it has exited, only its parent
+     * (init, for a daemon) has not reaped it yet. */
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')'); /* comm may contain spaces */
+    return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
+}
+
+int gw_pid_is_gateway(pid_t pid)
+{
+    if (!gw_pid_running(pid))
         return 0;
     char path[64], comm[64] = "";
     snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);

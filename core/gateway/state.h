@@ -18,5 +18,7 @@ void gw_state_remove(const char *state_dir, pid_t pid);
 int gw_state_read(const char *state_dir, gw_buf_t *out);
 /* Non-zero when pid is alive and is an openclaw process. */
 int gw_pid_is_gateway(pid_t pid);
+/* True while pid exists and is not a zombie. */
+int gw_pid_running(pid_t pid);
 
 #endif

@@ -53,6 +53,18 @@ static void unlink_msg(gw_lane_t *l, gw_msg_t *prev, gw_msg_t *msg)
     l->m->queued--;
 }
 
+/* Interrupt mode: only a message that may run aborts the running turn. One
+ * that policy drops or keeps as context (known without storage) does not:
+ * else a stranger's DM (dmScope main) or group chatter would restart the
+ * turn again and again. A pairing verdict needs the allow-list lookup: it
+ * may run, so it aborts. */
+static int may_run(gw_lane_t *l, const gw_msg_t *msg)
+{
+    int v = gw_policy_decide(gw_msg_policy(l->m, msg->env.channel),
+                             gw_msg_agent_mentions(l->m, l->agent), &msg->env, NULL);
+    return v == GW_VERDICT_RUN || v == GW_VERDICT_PAIRING;
+}
+
 void gw_lane_enqueue(gw_messaging_t *m, const char *key, const gw_agent_cfg_t *agent,
                      gw_msg_t *msg)
 {
@@ -99,7 +111,7 @@ void gw_lane_enqueue(gw_messaging_t *m, const char *key, const gw_agent_cfg_t *a
             gw_drop_msgs(m, victim, "cap");
         }
     }
-    if (q->mode == GW_QUEUE_INTERRUPT && l->turn && msg->hook == NULL)
+    if (q->mode == GW_QUEUE_INTERRUPT && l->turn && msg->hook == NULL && may_run(l, msg))
         gw_turn_abort(l->turn);
     set_depth_metric(m);
     gw_lane_pump(l);
@@ -182,6 +194,11 @@ void gw_lane_pump(gw_lane_t *l)
             for (;;) {
                 gw_msg_t *h = l->head;
                 if (h == NULL || h->hook || !same_peer(msg, h))
+                    break;
+                /* A reset trigger starts its own batch (it resets only as
+                 * the first message of a turn; merged behind others it
+                 * would reach the model as text). */
+                if (gw_reset_trigger(&m->cfg->session, h->env.text, NULL))
                     break;
                 if (h->verdict == 0 && !gw_decide(l, h))
                     break; /* went async: the lane resumes when it is decided */

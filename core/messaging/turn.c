@@ -17,6 +17,8 @@ struct gw_turn_s {
     gw_messaging_t *m;
     gw_msg_t *msgs;           /* owned: the batch, oldest first */
     char *text;               /* owned: the user text sent to the model */
+    const char *first_text;   /* the first message's own text (reset trigger
+                                 stripped); borrowed from msgs */
     int reset;
     int reset_only;           /* the message was only a reset trigger */
     json_object *history;     /* owned: array of {role, content} */
@@ -153,8 +155,13 @@ static void commit_turn(gw_turn_t *t)
         gw_cjob_clear(j);
     if (!t->reset_only) {
         for (const gw_msg_t *msg = t->msgs; msg; msg = msg->next) {
+            /* A bare reset trigger merged with later messages: nothing to keep. */
+            if (msg == first && t->reset && t->first_text[0] == '\0')
+                continue;
             char *meta = msg->hook ? NULL : gw_msg_turn_meta(msg);
-            gw_cjob_turn(j, "user", msg == first ? t->text : msg->env.text,
+            /* One user turn per message, each with its own text: the
+             * merged text (t->text) holds the later messages too. */
+            gw_cjob_turn(j, "user", msg == first ? t->first_text : msg->env.text,
                          meta ? meta : "{\"channel\":\"hook\"}", msg->env.received_ms);
             free(meta);
         }
@@ -394,7 +401,8 @@ static void on_history(void *data, int32_t status, const oc_turn_t *const *turns
 static void read_history(gw_turn_t *t)
 {
     gw_messaging_t *m = t->m;
-    if (t->reset) {
+    /* historyLimit 0 means no history (transcript_read's 0 means "all"). */
+    if (t->reset || m->cfg->agent_defaults.history_limit == 0) {
         gw_msg_op_begin(m); /* balances the end in on_history */
         on_history(t, OC_ENOENT, NULL, 0);
         return;
@@ -444,6 +452,7 @@ void gw_turn_start(gw_lane_t *l, gw_msg_t *msgs)
         first = rest;
         t->reset_only = rest[0] == '\0' && msgs->next == NULL;
     }
+    t->first_text = first;
     size_t n = strlen(first) + 1;
     for (gw_msg_t *p = msgs->next; p; p = p->next)
         n += strlen(p->env.text) + 1;
