@@ -129,7 +129,16 @@ static void on_hook(void *data, oc_http_exchange_t *ex, const oc_http_server_req
     json_tokener *tok = json_tokener_new();
     json_object *o = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t used = tok ? json_tokener_get_parse_end(tok) : 0;
     json_tokener_free(tok);
+    /* One JSON value and nothing after it but white space. */
+    while (o && used < req->body_len && strchr(" \t\r\n", req->body[used]))
+        used++;
+    if (o && jerr == json_tokener_success && used < req->body_len) {
+        json_object_put(o);
+        respond_error(ex, 400, "invalid_request", "body has data after the JSON object", NULL);
+        return;
+    }
     if (o == NULL || jerr != json_tokener_success || !json_object_is_type(o, json_type_object)) {
         snprintf(why, sizeof(why), "body is not a JSON object: %s",
                  o == NULL || jerr != json_tokener_success ? json_tokener_error_desc(jerr)
@@ -147,12 +156,20 @@ static void on_hook(void *data, oc_http_exchange_t *ex, const oc_http_server_req
     const char *account = get_str(o, "accountId", &bad);
     const char *kind = get_str(o, "peerKind", &bad);
     json_object *dv;
-    int deliver = json_object_object_get_ex(o, "deliver", &dv) && json_object_get_boolean(dv);
+    int deliver = 0;
+    if (json_object_object_get_ex(o, "deliver", &dv) && !json_object_is_type(dv, json_type_null)) {
+        if (!json_object_is_type(dv, json_type_boolean))
+            bad = 2;
+        else
+            deliver = json_object_get_boolean(dv);
+    }
     const gw_agent_cfg_t *agent = agent_id ? gw_config_agent(m->cfg, agent_id)
                                            : &m->cfg->agents[m->cfg->default_agent];
     char key[GW_SESSION_KEY_MAX + 1];
     const char *err = NULL;
-    if (bad)
+    if (bad == 2)
+        err = "\"deliver\" is true or false";
+    else if (bad)
         err = "message, agentId, sessionKey, channel, to, accountId and peerKind are strings";
     else if (message == NULL || message[0] == '\0')
         err = "\"message\" is required (a non-empty string)";

@@ -99,5 +99,19 @@ wait_lines 1 "channel: one reply for the DM"
 assert_recv 'L[0]["text"]' "flaky: five" "channel: the DM is answered by the agent's chain"
 wait_metric 'openclaw_agent_turns_total{agent="main",outcome="ok"}' 3 "metrics: ok turns counted"
 
+# Strict bodies: "deliver" must be a boolean, and nothing may follow the
+# JSON object.
+http POST "$BASE/hooks/agent" -H 'Content-Type: application/json' \
+  --data '{"message": "x", "deliver": "no"}'
+assert_status 400 "hooks: a non-boolean deliver is refused"
+assert_contains "$HTTP_BODY" '\"deliver\" is true or false' "hooks: the error names deliver"
+http POST "$BASE/hooks/agent" -H 'Content-Type: application/json' \
+  --data '{"message": "x"} {"message": "y"}'
+assert_status 400 "hooks: data after the JSON object is refused"
+assert_contains "$HTTP_BODY" "after the JSON object" "hooks: the error says what is wrong"
+http POST "$BASE/hooks/agent" -H 'Content-Type: application/json' \
+  --data $'{"message": "six"}\n'
+assert_json "$HTTP_BODY" 'j["reply"]' "flaky: six" "hooks: trailing white space is fine"
+
 gw_down
 finish
