@@ -176,7 +176,7 @@ const gw_provider_cfg_t *gw_config_provider(const gw_config_t *c, const char *na
 static void free_model(gw_model_cfg_t *m)
 {
     free(m->primary);
-    gw_schema_freev(m->fallbacks, m->fallback_count);
+    gw_strv_free(m->fallbacks, m->fallback_count);
 }
 
 void gw_config_free(gw_config_t *c)
@@ -187,12 +187,12 @@ void gw_config_free(gw_config_t *c)
     free(c->path);
     free(c->state_dir);
     free(c->host);
-    gw_schema_freev(c->cors_origins, c->cors_origin_count);
+    gw_strv_free(c->cors_origins, c->cors_origin_count);
     free(c->tls_cert_path);
     free(c->tls_key_path);
     free(c->control_ui_base_path);
-    gw_schema_freev(c->plugin_paths, c->plugin_path_count);
-    gw_schema_freev(c->plugin_load, c->plugin_load_count);
+    gw_strv_free(c->plugin_paths, c->plugin_path_count);
+    gw_strv_free(c->plugin_load, c->plugin_load_count);
     free(c->storage_type);
     for (size_t i = 0; i < c->provider_count; i++) {
         free(c->providers[i].name);
@@ -213,7 +213,7 @@ void gw_config_free(gw_config_t *c)
         free(a->name);
         free(a->system_prompt);
         free_model(&a->model);
-        gw_schema_freev(a->mention_patterns, a->mention_pattern_count);
+        gw_strv_free(a->mention_patterns, a->mention_pattern_count);
     }
     free(c->agents);
     for (size_t i = 0; i < c->binding_count; i++) {
@@ -224,7 +224,7 @@ void gw_config_free(gw_config_t *c)
         free(b->peer_id);
     }
     free(c->bindings);
-    gw_schema_freev(c->session.reset_triggers, c->session.reset_trigger_count);
+    gw_strv_free(c->session.reset_triggers, c->session.reset_trigger_count);
     free(c->identity.name);
     free(c->identity.theme);
     free(c->identity.emoji);

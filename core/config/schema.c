@@ -23,37 +23,6 @@ int gw_schema_dup(char **dst, const char *s)
     return *dst ? 0 : -ENOMEM;
 }
 
-void gw_schema_freev(char **v, size_t n)
-{
-    if (v == NULL)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
-int gw_schema_dupv(char ***dst, size_t *dst_n, const char *const *src, size_t n)
-{
-    gw_schema_freev(*dst, *dst_n);
-    *dst = NULL;
-    *dst_n = 0;
-    if (n == 0)
-        return 0;
-    char **v = calloc(n, sizeof(*v));
-    if (v == NULL)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        v[i] = strdup(src[i]);
-        if (v[i] == NULL) {
-            gw_schema_freev(v, i);
-            return -ENOMEM;
-        }
-    }
-    *dst = v;
-    *dst_n = n;
-    return 0;
-}
-
 int gw_schema_is_id(const char *s)
 {
     size_t n = 0;
@@ -211,7 +180,7 @@ static int server_cors(gw_config_t *c, gw_cfg_node_t *s, gw_diag_t *d)
         return rc;
     if (rc != 0) {
         origins = NULL;
-        rc = gw_schema_dupv(&c->cors_origins, &c->cors_origin_count, any, 1);
+        rc = gw_strv_dup(&c->cors_origins, &c->cors_origin_count, any, 1);
         return rc;
     }
     gw_cfg_node_t *list = gw_cfg_lookup(cors, "origins");
@@ -220,7 +189,7 @@ static int server_cors(gw_config_t *c, gw_cfg_node_t *s, gw_diag_t *d)
             gw_cfg_error(d, list->items[i], "expected \"*\" or an origin like "
                          "https://app.example.com, got \"%s\" (scheme://host[:port], no path "
                          "or trailing /)", origins[i]);
-    rc = gw_schema_dupv(&c->cors_origins, &c->cors_origin_count, origins, n);
+    rc = gw_strv_dup(&c->cors_origins, &c->cors_origin_count, origins, n);
     free(origins);
     return rc;
 }

@@ -6,6 +6,7 @@
 #define GW_CONFIG_SCHEMA_H
 
 #include "config/config.h"
+#include "util/strv.h"
 
 int gw_schema_top(gw_config_t *c, gw_diag_t *d);        /* allowed top-level keys */
 int gw_schema_server(gw_config_t *c, gw_diag_t *d);
@@ -22,9 +23,6 @@ int gw_schema_identity(gw_config_t *c, gw_diag_t *d);
 /* Helpers shared by the schema files. */
 /* *dst = copy of s (NULL stays NULL). 0 or -ENOMEM. */
 int gw_schema_dup(char **dst, const char *s);
-/* Copies n strings into a new array. 0 or -ENOMEM. */
-int gw_schema_dupv(char ***dst, size_t *dst_n, const char *const *src, size_t n);
-void gw_schema_freev(char **v, size_t n);
 /* `~` expanded, then made absolute against the config file's directory
  * (the working directory when there is no file). malloc'd or NULL. */
 char *gw_schema_abs_path(const gw_config_t *c, const char *p);

@@ -83,7 +83,7 @@ static int read_model(gw_config_t *c, gw_cfg_node_t *map, gw_model_cfg_t *mc, gw
     gw_cfg_node_t *fl = gw_cfg_lookup(n, "fallbacks");
     for (size_t i = 0; i < nfb; i++)
         check_model_ref(c, fl->items[i], fb[i], d);
-    rc = gw_schema_dupv(&mc->fallbacks, &mc->fallback_count, fb, nfb);
+    rc = gw_strv_dup(&mc->fallbacks, &mc->fallback_count, fb, nfb);
     free(fb);
     return rc;
 }
@@ -91,7 +91,7 @@ static int read_model(gw_config_t *c, gw_cfg_node_t *map, gw_model_cfg_t *mc, gw
 static void free_model(gw_model_cfg_t *m)
 {
     free(m->primary);
-    gw_schema_freev(m->fallbacks, m->fallback_count);
+    gw_strv_free(m->fallbacks, m->fallback_count);
     memset(m, 0, sizeof(*m));
 }
 
@@ -189,7 +189,7 @@ static int read_mention_patterns(gw_cfg_node_t *e, gw_agent_cfg_t *a, gw_diag_t 
             regfree(&re);
         }
     }
-    rc = gw_schema_dupv(&a->mention_patterns, &a->mention_pattern_count, pats, n);
+    rc = gw_strv_dup(&a->mention_patterns, &a->mention_pattern_count, pats, n);
     free(pats);
     return rc;
 }
@@ -246,7 +246,7 @@ static int read_agent_list(gw_config_t *c, gw_cfg_node_t *list, gw_diag_t *d)
             free(a->name);
             free(a->system_prompt);
             free_model(&a->model);
-            gw_schema_freev(a->mention_patterns, a->mention_pattern_count);
+            gw_strv_free(a->mention_patterns, a->mention_pattern_count);
             memset(a, 0, sizeof(*a));
             continue;
         }
@@ -411,10 +411,10 @@ int gw_schema_session(gw_config_t *c, gw_diag_t *d)
             if (t[i][0] == '\0')
                 gw_cfg_error(d, list->items[i], "expected a command like \"/new\", got an "
                              "empty string");
-        rc = gw_schema_dupv(&ss->reset_triggers, &ss->reset_trigger_count, t, n);
+        rc = gw_strv_dup(&ss->reset_triggers, &ss->reset_trigger_count, t, n);
         free(t);
     } else {
-        rc = gw_schema_dupv(&ss->reset_triggers, &ss->reset_trigger_count, triggers, 2);
+        rc = gw_strv_dup(&ss->reset_triggers, &ss->reset_trigger_count, triggers, 2);
     }
     gw_cfg_report_unused(s, d);
     return rc;

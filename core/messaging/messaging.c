@@ -232,11 +232,13 @@ void gw_messaging_stop(gw_messaging_t *m, uint64_t deadline_ms, void (*done)(voi
                        void *data)
 {
     m->stopping = 1;
-    m->stop_done = done;
-    m->stop_data = data;
     if (m->ps && m->ps->inbound_ctx == m)
         m->ps->inbound = NULL;
+    /* Before stop_done is set: ending the waiting deliveries must not
+     * finish the stop from inside this call. */
     gw_outbox_stop(m);
+    m->stop_done = done;
+    m->stop_data = data;
     if (m->running == 0 && m->pending_ops == 0) {
         finish_stop(m);
         return;

@@ -301,12 +301,13 @@ void gw_outbox_start(gw_messaging_t *m)
     gw_outbox_kick(m);
 }
 
-static void stop_one(const char *key, void *value, void *arg)
+/* Map walk: appends each delivery to the array behind arg (the map must
+ * not change while it is walked, so callers free afterwards). */
+static void collect(const char *key, void *value, void *arg)
 {
     (void)key;
-    delivery_t *d = value;
     delivery_t ***list = arg;
-    **list = d;
+    **list = value;
     (*list)++;
 }
 
@@ -324,7 +325,7 @@ void gw_outbox_stop(gw_messaging_t *m)
     delivery_t **all = calloc(n, sizeof(*all)), **p = all;
     if (all == NULL)
         return;
-    gw_map_each(&m->out_ids, stop_one, &p);
+    gw_map_each(&m->out_ids, collect, &p);
     for (size_t i = 0; i < n; i++)
         if (all[i]->timer) {
             gw_host_api.timer_stop(all[i]->timer);
@@ -335,21 +336,12 @@ void gw_outbox_stop(gw_messaging_t *m)
     free(all);
 }
 
-static void free_one(const char *key, void *value, void *arg)
-{
-    (void)key;
-    delivery_t *d = value;
-    delivery_t ***list = arg;
-    **list = d;
-    (*list)++;
-}
-
 void gw_outbox_free(gw_messaging_t *m)
 {
     size_t n = m->out_ids.count;
     delivery_t **all = n ? calloc(n, sizeof(*all)) : NULL, **p = all;
     if (all) {
-        gw_map_each(&m->out_ids, free_one, &p);
+        gw_map_each(&m->out_ids, collect, &p);
         for (size_t i = 0; i < n; i++)
             delivery_free(all[i]);
         free(all);

@@ -10,6 +10,8 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include "util/strv.h"
+
 /* ---- mention patterns ---------------------------------------------------- */
 
 /* Compiles every pattern, reporting each bad one: at its list item when
@@ -85,36 +87,15 @@ static int set_matches(const gw_mention_set_t *s, const char *text)
 
 /* ---- building ------------------------------------------------------------ */
 
-static void free_strv(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 /* Copies a borrowed list from the getters; *any set when "*" is in it. */
 static int dup_list(const char **in, size_t n, char ***out, size_t *count, int *any)
 {
     *out = NULL;
     *count = 0;
     *any = 0;
-    if (n == 0)
-        return 0;
-    char **v = calloc(n, sizeof(*v));
-    if (v == NULL)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        v[i] = strdup(in[i]);
-        if (v[i] == NULL) {
-            free_strv(v, i);
-            return -ENOMEM;
-        }
-        if (strcmp(in[i], "*") == 0)
-            *any = 1;
-    }
-    *out = v;
-    *count = n;
-    return 0;
+    for (size_t i = 0; i < n; i++)
+        *any |= strcmp(in[i], "*") == 0;
+    return gw_strv_dup(out, count, in, n);
 }
 
 /* A list key: 0 (also when missing), -EINVAL (reported) or -ENOMEM. */
@@ -263,8 +244,8 @@ void gw_channel_policy_free(gw_channel_policy_t *p)
     if (p == NULL)
         return;
     free(p->channel);
-    free_strv(p->allow_from, p->allow_from_count);
-    free_strv(p->group_allow_from, p->group_allow_from_count);
+    gw_strv_free(p->allow_from, p->allow_from_count);
+    gw_strv_free(p->group_allow_from, p->group_allow_from_count);
     for (size_t i = 0; i < p->group_count; i++)
         free(p->groups[i].group_id);
     free(p->groups);
