@@ -53,6 +53,7 @@ typedef struct oc_storage_s oc_storage_t;     /* see openclaw/storage.h */
 typedef struct oc_envelope_s oc_envelope_t;   /* see openclaw/channel.h */
 typedef struct oc_http_exchange_s oc_http_exchange_t; /* an inbound HTTP request awaiting its
                                                          response (since 1.1) */
+typedef struct oc_lease_watch_s oc_lease_watch_t; /* a watched lease (since 1.2) */
 
 /* Log levels (fixed values; 0 is never valid). */
 #define OC_LOG_DEBUG 1
@@ -162,6 +163,13 @@ typedef struct oc_inbound_ack_s {
  * which); OC_EUNAVAIL (storage is down: do NOT acknowledge, let the platform
  * retry); OC_ECANCELED (the gateway is stopping). Runs on the home loop. */
 typedef void (*oc_inbound_cb)(void *data, int32_t status, const oc_inbound_ack_t *ack);
+
+/* ---- leases (since 1.2) ------------------------------------------------ */
+
+/* held: 1 when this gateway now holds the lease (start the single-poller
+ * work), 0 when it lost it (stop that work now: another gateway may take
+ * over once the lease expires). Runs on the home loop. */
+typedef void (*oc_lease_watch_cb)(void *data, int32_t held);
 
 /* ---- the host table ---------------------------------------------------- */
 
@@ -288,6 +296,21 @@ typedef struct oc_host_api_s {
      * OC_PENDING (cb will run), or an error now (cb never runs). */
     int32_t (*inbound_submit)(oc_plugin_t *self, const oc_envelope_t *env, oc_inbound_cb cb,
                               void *data);
+
+    /* -- leases (since 1.2) --
+     * Single-poller work (Telegram long polling, a periodic sync) must run
+     * on exactly one of the gateways that share a store. lease_watch keeps
+     * trying to hold the lease "<plugin name>:<name>" (name 1..128 bytes of
+     * [A-Za-z0-9._:-]) in the storage, renews it every ttl_ms / 3, and
+     * calls cb(data, 1) when this gateway got it and cb(data, 0) when it lost
+     * it (a renewal failed, or did not succeed before the lease could have
+     * expired). ttl_ms 0 = 15000, else 1000..600000. From start on, home
+     * loop; *out is host-owned until lease_unwatch (which releases the
+     * lease when held; cb does not run afterwards). OC_EINVAL for a bad
+     * name or ttl, OC_ENOTSUP when the storage has no leases. */
+    int32_t (*lease_watch)(oc_plugin_t *self, const char *name, uint32_t ttl_ms,
+                           oc_lease_watch_cb cb, void *data, oc_lease_watch_t **out);
+    void (*lease_unwatch)(oc_lease_watch_t *w);
 } oc_host_api_t;
 
 /* True when the host's table has `member` and it is set. */

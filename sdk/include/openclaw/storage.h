@@ -1,12 +1,21 @@
 /* openclaw/storage.h - storage plugins: sessions and transcripts (1.0); the
  * durable inbox and outbox, the atomic turn commit, DM pairing requests and
- * allow lists (1.1). APPEND ONLY (see plugin.h).
+ * allow lists (1.1); leases, per-session inbox reads, outbox claims and
+ * pruning for several gateways on one store (1.2). APPEND ONLY (see
+ * plugin.h).
  *
  * Every operation is asynchronous: it returns OC_PENDING and calls its
  * callback exactly once, later, on the loop that called it; or it returns an
  * error at once and the callback never runs. Operations on one session are
  * applied in the order they were called. A plugin never blocks the loop:
- * blocking client libraries (sqlite) run their calls through work_submit. */
+ * blocking client libraries (sqlite) run their calls through work_submit.
+ *
+ * A networked store (PostgreSQL, Redis) reconnects by itself, with backoff.
+ * While it cannot reach its server it reports OC_EUNAVAIL from health and
+ * fails operations with OC_EUNAVAIL (through the callback, promptly: within
+ * the plugin's operation timeout) instead of holding them: the gateway then
+ * refuses new inbound messages with 503 rather than acknowledge what it
+ * cannot persist, and retries its own writes. */
 #ifndef OPENCLAW_STORAGE_H
 #define OPENCLAW_STORAGE_H
 
@@ -77,6 +86,9 @@ typedef struct oc_inbox_item_s {
     const char *message_id;
     const char *envelope_json; /* the envelope as the core serialised it; opaque here */
     uint64_t received_ms;      /* wall clock */
+    /* -- since 1.2 -- */
+    const char *session_key;   /* the session the message routes to, or NULL (then
+                                  inbox_session_pending never returns it) */
 } oc_inbox_item_t;
 
 /* Outbox item states. */
@@ -118,7 +130,15 @@ typedef struct oc_commit_s {
     size_t inbox_done_count;
     const oc_outbox_item_t *const *outbox; /* inserted pending (existing keys skipped) */
     size_t outbox_count;
+    /* -- since 1.2 -- */
+    uint32_t flags;                  /* OC_COMMIT_F_* */
+    uint32_t reserved1;
 } oc_commit_t;
+
+/* Apply nothing and report OC_EEXIST when any inbox_done id is not pending
+ * (another gateway processed it first): the guard that keeps "answered
+ * exactly once" when two gateways share a store. Since 1.2. */
+#define OC_COMMIT_F_INBOX_PENDING 0x1u
 
 /* A DM pairing request. Borrowed wherever it is passed. */
 typedef struct oc_pairing_s {
@@ -133,6 +153,24 @@ typedef struct oc_pairing_s {
     uint64_t last_seen_ms;
     uint64_t expires_ms;
 } oc_pairing_t;
+
+/* A lease: a named lock with an expiry, on the store's clock (since 1.2).
+ * Borrowed wherever it is passed. */
+typedef struct oc_lease_s {
+    uint32_t struct_size;
+    uint32_t reserved0;
+    const char *name;
+    const char *holder;     /* the holder now, NULL when free */
+    uint64_t token;         /* fencing token: grows each time the lease changes hands
+                               (never on a renewal); 0 when free */
+    uint64_t expires_in_ms; /* time left as the store sees it; 0 when free */
+} oc_lease_t;
+
+/* lease: the lease after the call (held by the caller on OC_OK, by someone
+ * else on OC_EBUSY), NULL on other errors. */
+typedef void (*oc_lease_cb)(void *data, int32_t status, const oc_lease_t *lease);
+/* item: NULL on OC_ENOENT and errors. */
+typedef void (*oc_outbox_item_cb)(void *data, int32_t status, const oc_outbox_item_t *item);
 
 /* id: the new item's, or the existing one's when duplicate != 0. */
 typedef void (*oc_inbox_put_cb)(void *data, int32_t status, uint64_t id, int32_t duplicate);
@@ -219,6 +257,38 @@ typedef struct oc_storage_ops_s {
      * when not. */
     int32_t (*allow_check)(void *state, const char *channel, const char *account,
                            const char *sender_id, oc_storage_done_cb cb, void *data);
+
+    /* -- since 1.2: several gateways on one store --
+     * Times are the store's own clock (PostgreSQL's, Redis's, the sqlite
+     * host's), so gateways with skewed clocks agree on who holds what. */
+
+    /* Take or renew `name` for `holder` (both 1..255 bytes) for ttl_ms
+     * (1..86400000), atomically: when the lease is free, expired, or held by
+     * `holder`, it is set to expire ttl_ms from now and OC_OK is reported
+     * (the token grows unless holder already held it); else OC_EBUSY with
+     * the current holder and the time it has left. */
+    int32_t (*lease_acquire)(void *state, const char *name, const char *holder, uint32_t ttl_ms,
+                             oc_lease_cb cb, void *data);
+    /* Free `name` when `holder` holds it unexpired: OC_OK; else OC_ENOENT
+     * (expired, taken over, or never held) and nothing changes. */
+    int32_t (*lease_release)(void *state, const char *name, const char *holder,
+                             oc_storage_done_cb cb, void *data);
+    /* Pending inbox items whose session_key is `session_key`, with id >
+     * after_id, ascending, at most limit (0 = 100). */
+    int32_t (*inbox_session_pending)(void *state, const char *session_key, uint64_t after_id,
+                                     uint32_t limit, oc_inbox_list_cb cb, void *data);
+    /* Claim a pending outbox item for one delivery attempt, atomically: when
+     * it is pending and unclaimed, its claim expired, or `holder` claimed
+     * it, the claim is set to `holder` for ttl_ms and OC_OK is reported with
+     * the item as stored now; OC_EBUSY when another holder's claim is
+     * unexpired; OC_EEXIST (with the item) when it is no longer pending;
+     * OC_ENOENT when there is no such id. outbox_update clears the claim. */
+    int32_t (*outbox_claim)(void *state, uint64_t id, const char *holder, uint32_t ttl_ms,
+                            oc_outbox_item_cb cb, void *data);
+    /* Delete inbox items that are done and outbox items that are sent or
+     * failed, received / created before before_ms (wall clock); pending
+     * items are never deleted. */
+    int32_t (*prune)(void *state, uint64_t before_ms, oc_storage_done_cb cb, void *data);
 } oc_storage_ops_t;
 
 #define OC_STORAGE_OPS_INIT .struct_size = sizeof(oc_storage_ops_t), .kind = 3

@@ -5,6 +5,6 @@
 #define OPENCLAW_VERSION_H
 
 #define OC_ABI_MAJOR 1
-#define OC_ABI_MINOR 1
+#define OC_ABI_MINOR 2
 
 #endif
