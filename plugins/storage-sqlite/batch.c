@@ -31,6 +31,11 @@ static const sq_exec_fn sq_exec[SQ_OP__COUNT] = {
     [SQ_OP_PAIRING_APPROVE] = sq_exec_pairing_approve,
     [SQ_OP_ALLOW_ADD] = sq_exec_allow_add,
     [SQ_OP_ALLOW_CHECK] = sq_exec_allow_check,
+    [SQ_OP_LEASE_ACQUIRE] = sq_exec_lease_acquire,
+    [SQ_OP_LEASE_RELEASE] = sq_exec_lease_release,
+    [SQ_OP_INBOX_SESSION_PENDING] = sq_exec_inbox_session_pending,
+    [SQ_OP_OUTBOX_CLAIM] = sq_exec_outbox_claim,
+    [SQ_OP_PRUNE] = sq_exec_prune,
 };
 
 static int sq_needs_savepoint(sq_op_kind_t kind)
@@ -42,6 +47,9 @@ static int sq_needs_savepoint(sq_op_kind_t kind)
     case SQ_OP_COMMIT:
     case SQ_OP_PAIRING_REQUEST:
     case SQ_OP_PAIRING_APPROVE:
+    case SQ_OP_LEASE_ACQUIRE:
+    case SQ_OP_OUTBOX_CLAIM:
+    case SQ_OP_PRUNE:
         return 1;
     default:
         return 0;

@@ -45,6 +45,9 @@ const char *sq_op_name(sq_op_kind_t kind)
         [SQ_OP_PAIRING_LIST] = "pairing_list",
         [SQ_OP_PAIRING_APPROVE] = "pairing_approve",
         [SQ_OP_ALLOW_ADD] = "allow_add",     [SQ_OP_ALLOW_CHECK] = "allow_check",
+        [SQ_OP_LEASE_ACQUIRE] = "lease_acquire", [SQ_OP_LEASE_RELEASE] = "lease_release",
+        [SQ_OP_INBOX_SESSION_PENDING] = "inbox_session_pending",
+        [SQ_OP_OUTBOX_CLAIM] = "outbox_claim", [SQ_OP_PRUNE] = "prune",
     };
     return (unsigned)kind < SQ_OP__COUNT ? names[kind] : "unknown";
 }
@@ -118,7 +121,18 @@ void sq_op_deliver(sq_op_t *op)
     case SQ_OP_OUTBOX_UPDATE:
     case SQ_OP_ALLOW_ADD:
     case SQ_OP_ALLOW_CHECK:
+    case SQ_OP_LEASE_RELEASE:
+    case SQ_OP_PRUNE:
         op->cb.done(op->data, op->status);
+        break;
+    case SQ_OP_LEASE_ACQUIRE: /* the lease also with OC_EBUSY: who holds it */
+        op->cb.lease(op->data, op->status,
+                     ok || op->status == OC_EBUSY ? op->out.row : NULL);
+        break;
+    case SQ_OP_OUTBOX_CLAIM: /* the item also when it is no longer pending */
+        op->cb.outbox_item(op->data, op->status,
+                           ok || op->status == OC_EEXIST || op->status == OC_EBUSY
+                               ? op->out.row : NULL);
         break;
     case SQ_OP_GET:
         op->cb.session(op->data, op->status, row);
@@ -136,6 +150,7 @@ void sq_op_deliver(sq_op_t *op)
         op->cb.inbox_put(op->data, op->status, ok ? op->out.id : 0, ok ? op->out.flag : 0);
         break;
     case SQ_OP_INBOX_PENDING:
+    case SQ_OP_INBOX_SESSION_PENDING:
         op->cb.inbox_list(op->data, op->status, (const oc_inbox_item_t *const *)rows, count);
         break;
     case SQ_OP_OUTBOX_PENDING:
@@ -360,4 +375,9 @@ const oc_storage_ops_t sq_storage_ops = {
     .pairing_approve = sq_pairing_approve,
     .allow_add = sq_allow_add,
     .allow_check = sq_allow_check,
+    .lease_acquire = sq_lease_acquire,
+    .lease_release = sq_lease_release,
+    .inbox_session_pending = sq_inbox_session_pending,
+    .outbox_claim = sq_outbox_claim,
+    .prune = sq_prune,
 };

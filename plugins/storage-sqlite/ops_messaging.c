@@ -21,11 +21,16 @@ int32_t sq_inbox_put(void *state, const oc_inbox_item_t *item, oc_inbox_put_cb c
     int32_t rc = sq_accepting(st);
     if (rc != OC_OK)
         return rc;
+    /* since 1.2: the session the message routes to */
+    const char *skey = item->struct_size >= SQ_MIN_SIZE(oc_inbox_item_t, session_key)
+                           ? item->session_key : NULL;
+    if (skey != NULL && !sq_key_ok(skey))
+        return OC_EINVAL;
     char *cur;
     sq_op_t *op = sq_op_new(SQ_OP_INBOX_PUT, data, 0,
                             sq_str_size(item->channel) + sq_str_size(item->account) +
                                 sq_str_size(item->message_id) +
-                                sq_str_size(item->envelope_json),
+                                sq_str_size(item->envelope_json) + sq_str_size(skey),
                             &cur);
     if (op == NULL)
         return OC_ENOMEM;
@@ -34,6 +39,7 @@ int32_t sq_inbox_put(void *state, const oc_inbox_item_t *item, oc_inbox_put_cb c
     op->in.inbox.account = sq_arena_str(&cur, item->account);
     op->in.inbox.message_id = sq_arena_str(&cur, item->message_id);
     op->in.inbox.envelope_json = sq_arena_str(&cur, item->envelope_json);
+    op->in.inbox.session_key = sq_arena_str(&cur, skey);
     op->in.inbox.received_ms = item->received_ms != 0 ? item->received_ms : op->now_ms;
     return sq_submit(st, op);
 }
@@ -138,6 +144,9 @@ static int32_t commit_check(const oc_commit_t *c, size_t *strings)
     if (c->struct_size < COMMIT_MIN || c->turn_count > COMMIT_ITEMS_MAX ||
         c->inbox_done_count > COMMIT_ITEMS_MAX || c->outbox_count > COMMIT_ITEMS_MAX)
         return OC_EINVAL;
+    if (c->struct_size >= SQ_MIN_SIZE(oc_commit_t, flags) &&
+        (c->flags & ~OC_COMMIT_F_INBOX_PENDING) != 0)
+        return OC_EINVAL; /* a flag this plugin does not know */
     if ((c->turn_count > 0 && c->turns == NULL) ||
         (c->inbox_done_count > 0 && c->inbox_done == NULL) ||
         (c->outbox_count > 0 && c->outbox == NULL))
@@ -241,5 +250,7 @@ int32_t sq_commit(void *state, const oc_commit_t *c, oc_storage_done_cb cb, void
         memcpy(done, c->inbox_done, done_sz);
     op->in.commit.inbox_done = done;
     op->in.commit.inbox_done_count = c->inbox_done_count;
+    op->in.commit.flags =
+        c->struct_size >= SQ_MIN_SIZE(oc_commit_t, flags) ? c->flags : 0; /* since 1.2 */
     return sq_submit(st, op);
 }

@@ -87,6 +87,19 @@ static const sq_migration_t sq_migrations[] = {
      " sender_id TEXT NOT NULL,"
      " created_ms INTEGER NOT NULL,"
      " PRIMARY KEY (channel, account, sender_id)) WITHOUT ROWID;"},
+    /* v4. Leases keep their row when released, so tokens only grow. */
+    {"leases, per-session inbox reads, outbox claims, pruning",
+     "ALTER TABLE inbox ADD COLUMN session_key TEXT;"
+     "CREATE INDEX inbox_by_session ON inbox (session_key, id) WHERE state = 1;"
+     "CREATE INDEX inbox_by_received ON inbox (received_ms) WHERE state = 2;"
+     "ALTER TABLE outbox ADD COLUMN claim_holder TEXT;"
+     "ALTER TABLE outbox ADD COLUMN claim_until_ms INTEGER NOT NULL DEFAULT 0;"
+     "CREATE INDEX outbox_by_created ON outbox (created_ms) WHERE state <> 1;"
+     "CREATE TABLE leases ("
+     " name TEXT PRIMARY KEY NOT NULL,"
+     " holder TEXT,"
+     " token INTEGER NOT NULL,"
+     " expires_ms INTEGER NOT NULL) WITHOUT ROWID;"},
 };
 
 #define SQ_MIGRATIONS ((int)(sizeof sq_migrations / sizeof sq_migrations[0]))

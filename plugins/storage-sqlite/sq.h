@@ -16,7 +16,7 @@
 #include <sqlite3.h>
 
 #define SQ_NAME "storage-sqlite"
-#define SQ_VERSION "1.1.0"
+#define SQ_VERSION "1.2.0"
 #define SQ_KEY_MAX 512        /* bytes, per storage.h */
 #define SQ_BATCH_MAX 512      /* ops per work item (one transaction) */
 #define SQ_LIST_DEFAULT 100   /* session_list, inbox_pending, outbox_pending limit 0 */
@@ -48,6 +48,12 @@ typedef enum {
     SQ_OP_PAIRING_APPROVE,
     SQ_OP_ALLOW_ADD,
     SQ_OP_ALLOW_CHECK,
+    /* 1.2 */
+    SQ_OP_LEASE_ACQUIRE,
+    SQ_OP_LEASE_RELEASE,
+    SQ_OP_INBOX_SESSION_PENDING,
+    SQ_OP_OUTBOX_CLAIM,
+    SQ_OP_PRUNE,
     SQ_OP__COUNT
 } sq_op_kind_t;
 
@@ -93,6 +99,8 @@ struct sq_op_s {
         oc_outbox_list_cb outbox_list;
         oc_pairing_cb pairing;
         oc_pairing_list_cb pairing_list;
+        oc_lease_cb lease;
+        oc_outbox_item_cb outbox_item;
     } cb;
     void *data;
     uint64_t t0_ns;  /* monotonic, when the op was called (latency metric) */
@@ -113,12 +121,21 @@ struct sq_op_s {
         } read;
         struct {
             const char *channel, *account, *message_id, *envelope_json;
+            const char *session_key; /* may be NULL */
             uint64_t received_ms;
         } inbox;
-        struct { /* inbox_pending, outbox_pending */
+        struct { /* inbox_pending, outbox_pending, inbox_session_pending (+ key) */
             uint64_t after_id;
             uint32_t limit;
         } pending;
+        struct { /* lease_acquire, lease_release; outbox_claim (holder, ttl_ms, id) */
+            const char *name, *holder;
+            uint32_t ttl_ms;
+            uint64_t id;
+        } lease;
+        struct {
+            uint64_t before_ms;
+        } prune;
         struct {
             int clear;
             sq_session_in_t session; /* session.key NULL: no upsert */
@@ -128,6 +145,7 @@ struct sq_op_s {
             size_t inbox_done_count;
             sq_outbox_in_t *outbox;
             size_t outbox_count;
+            uint32_t flags; /* OC_COMMIT_F_* */
         } commit;
         struct {
             uint64_t id, next_attempt_ms;
@@ -148,7 +166,7 @@ struct sq_op_s {
      * malloc block holding its strings; sq_op_free frees them after the
      * callback returned. */
     struct {
-        void *row;    /* session_get, pairing_request/approve */
+        void *row;    /* session_get, pairing_request/approve, lease, outbox_claim */
         void **rows;  /* lists: a malloc'd array of `count` rows */
         size_t count;
         uint64_t id;  /* transcript_append: last seq; inbox_put: the item's id */
@@ -204,6 +222,15 @@ typedef enum {
     SQ_STMT_PAIRING_DELETE,
     SQ_STMT_ALLOW_INSERT,
     SQ_STMT_ALLOW_CHECK,
+    SQ_STMT_INBOX_STATE,
+    SQ_STMT_INBOX_SESSION_PENDING,
+    SQ_STMT_LEASE_GET,
+    SQ_STMT_LEASE_PUT,
+    SQ_STMT_LEASE_RELEASE,
+    SQ_STMT_OUTBOX_GET,
+    SQ_STMT_OUTBOX_CLAIM,
+    SQ_STMT_PRUNE_INBOX,
+    SQ_STMT_PRUNE_OUTBOX,
     SQ_STMT__COUNT
 } sq_stmt_id_t;
 
@@ -290,6 +317,11 @@ int sq_exec_pairing_list(sq_db_t *d, sq_op_t *op);
 int sq_exec_pairing_approve(sq_db_t *d, sq_op_t *op);
 int sq_exec_allow_add(sq_db_t *d, sq_op_t *op);
 int sq_exec_allow_check(sq_db_t *d, sq_op_t *op);
+int sq_exec_lease_acquire(sq_db_t *d, sq_op_t *op);
+int sq_exec_lease_release(sq_db_t *d, sq_op_t *op);
+int sq_exec_inbox_session_pending(sq_db_t *d, sq_op_t *op);
+int sq_exec_outbox_claim(sq_db_t *d, sq_op_t *op);
+int sq_exec_prune(sq_db_t *d, sq_op_t *op);
 
 /* The pieces commit shares with the 1.0 ops. Each returns SQLITE_OK, or
  * SQLITE_NOTFOUND when the session does not exist, or a sqlite error. */
@@ -302,6 +334,11 @@ int sq_turns_clear(sq_db_t *d, const char *key, uint64_t now_ms);
 int sq_turns_append(sq_db_t *d, const char *key, const sq_turn_in_t *turns, size_t count,
                     uint64_t now_ms, uint64_t *last_seq);
 int sq_inbox_mark_done(sq_db_t *d, uint64_t id);
+/* The state of inbox item `id` into *state (0 when there is none). */
+int sq_inbox_state(sq_db_t *d, uint64_t id, uint32_t *state);
+/* An outbox row (columns of sql_outbox.c's OUTBOX_COLS) as one malloc block. */
+void *sq_row_outbox(sqlite3_stmt *st);
+void *sq_row_inbox(sqlite3_stmt *st);
 /* Inserts unless the idempotency key exists (then nothing changes). */
 int sq_outbox_insert(sq_db_t *d, const sq_outbox_in_t *o);
 
@@ -412,6 +449,16 @@ int32_t sq_allow_add(void *state, const char *channel, const char *account,
                      const char *sender_id, oc_storage_done_cb cb, void *data);
 int32_t sq_allow_check(void *state, const char *channel, const char *account,
                        const char *sender_id, oc_storage_done_cb cb, void *data);
+/* ops_shared.c: the 1.2 ops. */
+int32_t sq_lease_acquire(void *state, const char *name, const char *holder, uint32_t ttl_ms,
+                         oc_lease_cb cb, void *data);
+int32_t sq_lease_release(void *state, const char *name, const char *holder,
+                         oc_storage_done_cb cb, void *data);
+int32_t sq_inbox_session_pending(void *state, const char *session_key, uint64_t after_id,
+                                 uint32_t limit, oc_inbox_list_cb cb, void *data);
+int32_t sq_outbox_claim(void *state, uint64_t id, const char *holder, uint32_t ttl_ms,
+                        oc_outbox_item_cb cb, void *data);
+int32_t sq_prune(void *state, uint64_t before_ms, oc_storage_done_cb cb, void *data);
 
 /* plugin.c */
 int32_t sq_storage_health(void *state, const char **text);

@@ -19,6 +19,17 @@ int sq_exec_commit(sq_db_t *d, sq_op_t *op)
 {
     const sq_session_in_t *s = &op->in.commit.session;
     int rc;
+    /* Checked first: a refused commit must not have touched anything. */
+    if (op->in.commit.flags & OC_COMMIT_F_INBOX_PENDING)
+        for (size_t i = 0; i < op->in.commit.inbox_done_count; i++) {
+            uint32_t state;
+            if ((rc = sq_inbox_state(d, op->in.commit.inbox_done[i], &state)) != SQLITE_OK)
+                return rc;
+            if (state != OC_INBOX_PENDING) {
+                op->status = OC_EEXIST;
+                return SQLITE_OK;
+            }
+        }
     if (s->key != NULL && (rc = sq_session_upsert(d, s)) != SQLITE_OK)
         return rc;
     if (op->in.commit.clear) {

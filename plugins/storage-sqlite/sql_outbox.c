@@ -16,15 +16,22 @@ static const char sql_insert[] =
     "id, state, idempotency_key, channel, account, peer_kind, attempts, peer_id, text,"       \
     " in_reply_to, last_error, created_ms, next_attempt_ms"
 
+static const char sql_get[] = "SELECT " OUTBOX_COLS ", claim_holder, claim_until_ms"
+                              " FROM outbox WHERE id = ?1";
+
+static const char sql_claim[] =
+    "UPDATE outbox SET claim_holder = ?2, claim_until_ms = ?3 WHERE id = ?1";
+
 static const char sql_pending[] = "SELECT " OUTBOX_COLS " FROM outbox"
                                   " WHERE state = 1 AND id > ?1 ORDER BY id LIMIT ?2";
 
+/* An update ends the attempt: the claim goes with it. */
 static const char sql_update[] =
-    "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_ms = ?4, last_error = ?5"
-    " WHERE id = ?1";
+    "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_ms = ?4, last_error = ?5,"
+    " claim_holder = NULL, claim_until_ms = 0 WHERE id = ?1";
 
 /* Columns as in OUTBOX_COLS. */
-static void *row_outbox(sqlite3_stmt *st)
+void *sq_row_outbox(sqlite3_stmt *st)
 {
     sq_col_t key = sq_col(st, 2), chan = sq_col(st, 3), acct = sq_col(st, 4),
              peer = sq_col(st, 7), text = sq_col(st, 8), reply = sq_col(st, 9),
@@ -80,7 +87,7 @@ int sq_exec_outbox_pending(sq_db_t *d, sq_op_t *op)
     uint32_t limit = op->in.pending.limit;
     sqlite3_bind_int64(st, 1, sq_id64(op->in.pending.after_id));
     sqlite3_bind_int64(st, 2, limit);
-    int rc = sq_collect_rows(st, limit < 16 ? limit : 16, row_outbox, &op->out.rows,
+    int rc = sq_collect_rows(st, limit < 16 ? limit : 16, sq_row_outbox, &op->out.rows,
                              &op->out.count);
     if (rc != SQLITE_DONE)
         return rc;
@@ -104,4 +111,53 @@ int sq_exec_outbox_update(sq_db_t *d, sq_op_t *op)
     /* changes counts matched rows, also when no value changed. */
     op->status = sqlite3_changes(d->db) > 0 ? OC_OK : OC_ENOENT;
     return SQLITE_OK;
+}
+
+/* Claim rules as storage.h's outbox_claim, on this host's wall clock. */
+int sq_exec_outbox_claim(sq_db_t *d, sq_op_t *op)
+{
+    sqlite3_stmt *st = sq_db_stmt(d, SQ_STMT_OUTBOX_GET, sql_get);
+    if (st == NULL)
+        return sqlite3_errcode(d->db);
+    sqlite3_bind_int64(st, 1, sq_id64(op->in.lease.id));
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(st);
+        op->status = OC_ENOENT;
+        return SQLITE_OK;
+    }
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc;
+    }
+    uint64_t now = sq_wall_ms();
+    uint32_t state = (uint32_t)sqlite3_column_int(st, 1);
+    sq_col_t holder = sq_col(st, 13);
+    uint64_t until = (uint64_t)sqlite3_column_int64(st, 14);
+    int other = holder.p != NULL && until > now &&
+                (holder.n != strlen(op->in.lease.holder) ||
+                 memcmp(holder.p, op->in.lease.holder, holder.n) != 0);
+    oc_outbox_item_t *item = sq_row_outbox(st);
+    sqlite3_reset(st);
+    if (item == NULL)
+        return SQLITE_NOMEM;
+    op->out.row = item;
+    if (state != OC_OUTBOX_PENDING) {
+        op->status = OC_EEXIST;
+        return SQLITE_OK;
+    }
+    if (other) {
+        op->status = OC_EBUSY;
+        return SQLITE_OK;
+    }
+    st = sq_db_stmt(d, SQ_STMT_OUTBOX_CLAIM, sql_claim);
+    if (st == NULL)
+        return sqlite3_errcode(d->db);
+    sqlite3_bind_int64(st, 1, sq_id64(op->in.lease.id));
+    sq_bind_text(st, 2, op->in.lease.holder);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)(now + op->in.lease.ttl_ms));
+    rc = sq_step_done(st);
+    if (rc == SQLITE_OK)
+        op->status = OC_OK;
+    return rc;
 }

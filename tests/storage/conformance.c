@@ -155,6 +155,7 @@ void sc_res_free(sc_res_t *r)
         free(x->account);
         free(x->message_id);
         free(x->envelope_json);
+        free(x->session_key);
     }
     for (size_t i = 0; i < r->noutbox; i++) {
         sc_outbox_t *x = &r->outbox[i];
@@ -179,6 +180,8 @@ void sc_res_free(sc_res_t *r)
     free(r->inbox);
     free(r->outbox);
     free(r->pairings);
+    free(r->lease_name);
+    free(r->lease_holder);
     memset(r, 0, sizeof *r);
 }
 
@@ -285,9 +288,13 @@ static void sc_cb_inbox_list(void *data, int32_t status, const oc_inbox_item_t *
         d->message_id = sc_dup(s->message_id);
         d->envelope_json = sc_dup(s->envelope_json);
         d->received_ms = s->received_ms;
+        if (s->struct_size >= offsetof(oc_inbox_item_t, session_key) + sizeof(char *))
+            d->session_key = sc_dup(s->session_key);
     }
     r->ninbox = n;
 }
+
+static void sc_copy_outbox(sc_outbox_t *d, const oc_outbox_item_t *s);
 
 static void sc_cb_outbox_list(void *data, int32_t status, const oc_outbox_item_t *const *items,
                               size_t n)
@@ -301,9 +308,13 @@ static void sc_cb_outbox_list(void *data, int32_t status, const oc_outbox_item_t
         return;
     r->outbox = calloc(n, sizeof *r->outbox);
     cr_assert_not_null(r->outbox);
-    for (size_t i = 0; i < n; i++) {
-        const oc_outbox_item_t *s = items[i];
-        sc_outbox_t *d = &r->outbox[i];
+    for (size_t i = 0; i < n; i++)
+        sc_copy_outbox(&r->outbox[i], items[i]);
+    r->noutbox = n;
+}
+
+static void sc_copy_outbox(sc_outbox_t *d, const oc_outbox_item_t *s)
+{
         d->id = s->id;
         d->state = s->state;
         d->peer_kind = s->peer_kind;
@@ -317,8 +328,6 @@ static void sc_cb_outbox_list(void *data, int32_t status, const oc_outbox_item_t
         d->last_error = sc_dup(s->last_error);
         d->created_ms = s->created_ms;
         d->next_attempt_ms = s->next_attempt_ms;
-    }
-    r->noutbox = n;
 }
 
 static void sc_copy_pairing(sc_pairing_t *d, const oc_pairing_t *s)
@@ -1625,3 +1634,87 @@ void sc_case_health_ok_when_ready(sc_env_t *env)
 const sc_case_t sc_cases[] = {SC_FOR_EACH_CASE(SC_ENTRY)};
 #undef SC_ENTRY
 const size_t sc_case_count = sizeof sc_cases / sizeof sc_cases[0];
+
+/* ---- 1.2 --------------------------------------------------------------- */
+
+static void sc_cb_lease(void *data, int32_t status, const oc_lease_t *l)
+{
+    sc_res_t *r = data;
+    sc_on_thread();
+    r->calls++;
+    r->status = status;
+    r->null_items = l == NULL;
+    if (l == NULL || r->has_lease)
+        return;
+    r->has_lease = 1;
+    r->lease_name = sc_dup(l->name);
+    r->lease_holder = sc_dup(l->holder);
+    r->lease_token = l->token;
+    r->lease_left_ms = l->expires_in_ms;
+}
+
+static void sc_cb_outbox_item(void *data, int32_t status, const oc_outbox_item_t *item)
+{
+    sc_res_t *r = data;
+    sc_on_thread();
+    r->calls++;
+    r->status = status;
+    r->null_items = item == NULL;
+    if (item == NULL || r->outbox != NULL)
+        return;
+    r->outbox = calloc(1, sizeof *r->outbox);
+    cr_assert_not_null(r->outbox);
+    sc_copy_outbox(&r->outbox[0], item);
+    r->noutbox = 1;
+}
+
+int32_t sc_lease_acquire(sc_env_t *env, const char *name, const char *holder, uint32_t ttl_ms,
+                         sc_res_t *r)
+{
+    memset(r, 0, sizeof *r);
+    int32_t st = sc_finish(
+        env, env->ops->lease_acquire(env->st, name, holder, ttl_ms, sc_cb_lease, r), r,
+        "lease_acquire");
+    if (st == OC_OK || st == OC_EBUSY)
+        cr_assert(r->has_lease, "lease_acquire %d without the lease", st);
+    else
+        cr_assert(!r->has_lease, "lease_acquire failed (%d) but passed a lease", st);
+    return st;
+}
+
+int32_t sc_lease_release(sc_env_t *env, const char *name, const char *holder)
+{
+    sc_res_t r = {0};
+    return sc_finish(env, env->ops->lease_release(env->st, name, holder, sc_cb_done, &r), &r,
+                     "lease_release");
+}
+
+int32_t sc_inbox_session_pending(sc_env_t *env, const char *session_key, uint64_t after_id,
+                                 uint32_t limit, sc_res_t *r)
+{
+    memset(r, 0, sizeof *r);
+    return sc_finish(env,
+                     env->ops->inbox_session_pending(env->st, session_key, after_id, limit,
+                                                     sc_cb_inbox_list, r),
+                     r, "inbox_session_pending");
+}
+
+int32_t sc_outbox_claim(sc_env_t *env, uint64_t id, const char *holder, uint32_t ttl_ms,
+                        sc_res_t *r)
+{
+    memset(r, 0, sizeof *r);
+    int32_t st = sc_finish(
+        env, env->ops->outbox_claim(env->st, id, holder, ttl_ms, sc_cb_outbox_item, r), r,
+        "outbox_claim");
+    if (st == OC_OK || st == OC_EEXIST)
+        cr_assert_eq(r->noutbox, 1, "outbox_claim %d without the item", st);
+    if (st == OC_ENOENT)
+        cr_assert(r->null_items, "outbox_claim ENOENT with an item");
+    return st;
+}
+
+int32_t sc_prune(sc_env_t *env, uint64_t before_ms)
+{
+    sc_res_t r = {0};
+    return sc_finish(env, env->ops->prune(env->st, before_ms, sc_cb_done, &r), &r, "prune");
+}

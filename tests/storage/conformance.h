@@ -106,7 +106,16 @@ typedef struct sc_case_s {
     X(messaging_invalid_arguments_einval)                                                      \
     X(messaging_durable_across_restart)                                                        \
     X(acknowledged_commits_survive_kill_9)                                                     \
-    X(inbound_pipeline_10k_messages)
+    X(inbound_pipeline_10k_messages)                                                          \
+    X(lease_acquire_renew_release_tokens)                                                      \
+    X(lease_expires_then_another_holder_takes_it)                                              \
+    X(lease_invalid_arguments_einval)                                                          \
+    X(inbox_session_pending_filters_by_session)                                                \
+    X(commit_inbox_pending_flag_refuses_processed_items)                                       \
+    X(outbox_claim_rules)                                                                      \
+    X(outbox_claim_expires)                                                                    \
+    X(prune_deletes_only_finished_old_items)                                                   \
+    X(shared_invalid_arguments_einval)
 
 #define SC_DECLARE(name) void sc_case_##name(sc_env_t *env);
 SC_FOR_EACH_CASE(SC_DECLARE)
@@ -144,6 +153,7 @@ typedef struct sc_inbox_s {
     uint64_t id;
     uint32_t state;
     char *channel, *account, *message_id, *envelope_json;
+    char *session_key; /* 1.2 */
     uint64_t received_ms;
 } sc_inbox_t;
 
@@ -176,6 +186,10 @@ typedef struct sc_res_s {
     size_t noutbox;
     sc_pairing_t *pairings;
     size_t npairings;
+    /* 1.2: lease_acquire's lease (has_lease when one was passed) */
+    int has_lease;
+    char *lease_name, *lease_holder;
+    uint64_t lease_token, lease_left_ms;
 } sc_res_t;
 
 void sc_res_free(sc_res_t *r);
@@ -232,5 +246,15 @@ int32_t sc_allow_add(sc_env_t *env, const char *channel, const char *account,
                      const char *sender_id);
 int32_t sc_allow_check(sc_env_t *env, const char *channel, const char *account,
                        const char *sender_id);
+
+/* 1.2. The lease in r->lease_* (r->has_lease); a claimed item in r->outbox[0]. */
+int32_t sc_lease_acquire(sc_env_t *env, const char *name, const char *holder, uint32_t ttl_ms,
+                         sc_res_t *r);
+int32_t sc_lease_release(sc_env_t *env, const char *name, const char *holder);
+int32_t sc_inbox_session_pending(sc_env_t *env, const char *session_key, uint64_t after_id,
+                                 uint32_t limit, sc_res_t *r);
+int32_t sc_outbox_claim(sc_env_t *env, uint64_t id, const char *holder, uint32_t ttl_ms,
+                        sc_res_t *r);
+int32_t sc_prune(sc_env_t *env, uint64_t before_ms);
 
 #endif

@@ -19,7 +19,7 @@
 #include "conformance.h"
 
 #define PLUGIN "storage-sqlite"
-#define SCHEMA_LATEST 3
+#define SCHEMA_LATEST 4
 
 static char g_dir[1024];      /* per-test temporary directory */
 static char g_db[PATH_MAX];   /* <dir>/data/sessions.db (data/ does not exist yet) */
@@ -146,7 +146,7 @@ Test(storage_sqlite, newer_schema_is_refused, .init = setup, .fini = teardown)
     const char *text = NULL;
     cr_assert_eq(env.ops->health(env.st, &text), OC_EUNAVAIL);
     cr_assert_not_null(text);
-    cr_assert(strstr(text, "database schema version 99 is newer than this storage-sqlite (3); "
+    cr_assert(strstr(text, "database schema version 99 is newer than this storage-sqlite (4); "
                            "upgrade the gateway") != NULL,
               "health text: %s", text);
     cr_assert(strstr(text, g_db) != NULL, "health text names the file: %s", text);
