@@ -165,7 +165,12 @@ static void on_commit(void *data, int32_t status)
     gw_cjob_t *j = data;
     gw_messaging_t *m = j->m;
     gw_msg_op_end(m);
-    if (status == OC_OK || status == OC_EINVAL || status == OC_ENOENT || m->stopping) {
+    /* OC_EEXIST: another gateway processed these inbox items first. */
+    if (status == OC_OK || status == OC_EINVAL || status == OC_ENOENT || status == OC_EEXIST ||
+        m->stopping) {
+        if (status == OC_EEXIST)
+            gw_log(OC_LOG_INFO, "messaging", "inbox item(s) already processed (by another "
+                   "gateway, or by an earlier attempt of this commit): nothing applied");
         finish(j, status);
         return;
     }
@@ -231,5 +236,9 @@ void gw_cjob_run(gw_cjob_t *j, gw_cjob_done_cb done, void *ctx)
     j->c.inbox_done_count = j->ninbox;
     j->c.outbox = j->outbox_ptrs;
     j->c.outbox_count = j->noutbox;
+    /* Exactly once across gateways, and an idempotent retry of a commit
+     * whose answer was lost. */
+    if (j->m->shared && j->ninbox)
+        j->c.flags = OC_COMMIT_F_INBOX_PENDING;
     issue(j);
 }

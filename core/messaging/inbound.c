@@ -17,6 +17,14 @@ void gw_msg_free(gw_msg_t *msg)
     free(msg);
 }
 
+/* The agent and session key of a message: 0, or -1 when the key is too long. */
+static int route(gw_messaging_t *m, const gw_envelope_t *e, const gw_agent_cfg_t **agent,
+                 char *key, size_t keylen)
+{
+    *agent = gw_route_agent(m->cfg, e->channel, e->account, e->peer_kind, e->peer_id);
+    return gw_session_key(m->cfg, (*agent)->id, e, key, keylen) < 0 ? -1 : 0;
+}
+
 /* ---- accept ---- */
 
 typedef struct accept_s {
@@ -131,6 +139,11 @@ int32_t gw_msg_inbound(void *ctx, oc_plugin_t *from, const oc_envelope_t *env, o
     char *json = gw_envelope_to_json(&msg->env);
     if (json == NULL)
         return fail_later(a, OC_ENOMEM, "out of memory");
+    /* Routing is a pure function of the config: stored with the item so a
+     * gateway sharing the store can read a session's pending messages. */
+    const gw_agent_cfg_t *agent;
+    char key[GW_SESSION_KEY_MAX + 1];
+    int keyed = route(m, &msg->env, &agent, key, sizeof(key)) == 0;
     oc_inbox_item_t item = {
         .struct_size = sizeof(item),
         .channel = msg->env.channel,
@@ -138,6 +151,7 @@ int32_t gw_msg_inbound(void *ctx, oc_plugin_t *from, const oc_envelope_t *env, o
         .message_id = msg->env.message_id,
         .envelope_json = json,
         .received_ms = msg->env.received_ms,
+        .session_key = keyed ? key : NULL,
     };
     gw_msg_op_begin(m);
     rc = m->st->ops->inbox_put(m->st->state, &item, on_inbox_put, a);
@@ -155,10 +169,9 @@ int32_t gw_msg_inbound(void *ctx, oc_plugin_t *from, const oc_envelope_t *env, o
 void gw_msg_dispatch(gw_messaging_t *m, gw_msg_t *msg)
 {
     const gw_envelope_t *e = &msg->env;
-    const gw_agent_cfg_t *agent =
-        gw_route_agent(m->cfg, e->channel, e->account, e->peer_kind, e->peer_id);
+    const gw_agent_cfg_t *agent;
     char key[GW_SESSION_KEY_MAX + 1];
-    if (gw_session_key(m->cfg, agent->id, e, key, sizeof(key)) < 0) {
+    if (route(m, e, &agent, key, sizeof(key)) < 0) {
         gw_log(OC_LOG_WARN, "inbound", "%s message %s: session key too long; dropped",
                e->channel, e->message_id);
         gw_drop_msgs(m, msg, "invalid");

@@ -33,8 +33,9 @@ static gw_lane_t *lane_get(gw_messaging_t *m, const char *key, const gw_agent_cf
 
 static void lane_maybe_free(gw_lane_t *l)
 {
-    if (l->head || l->turn || l->busy || l->timer || l->waiting_slot)
+    if (l->head || l->turn || l->busy || l->timer || l->waiting_slot || l->renewing)
         return;
+    gw_shared_lane_idle(l);
     gw_map_remove(&l->m->lanes, l->key);
     free(l->key);
     free(l);
@@ -69,6 +70,12 @@ void gw_lane_enqueue(gw_messaging_t *m, const char *key, const gw_agent_cfg_t *a
                      gw_msg_t *msg)
 {
     gw_lane_t *l = lane_get(m, key, agent);
+    if (l != NULL && m->shared && msg->inbox_id != 0)
+        for (gw_msg_t *p = l->head; p; p = p->next)
+            if (p->hook == NULL && p->inbox_id == msg->inbox_id) {
+                gw_msg_free(msg); /* a sync or the orphan scan brought it in already */
+                return;
+            }
     if (l == NULL) {
         gw_log(OC_LOG_ERROR, "queue", "out of memory queuing a message; it stays pending");
         if (msg->hook)
@@ -165,6 +172,11 @@ void gw_lane_pump(gw_lane_t *l)
             set_depth_metric(m);
             return;
         }
+        /* Shared store: hold the session's lease and reconcile first. */
+        if (!gw_shared_gate(l))
+            return;
+        if ((msg = l->head) == NULL)
+            continue;
         if (msg->verdict == 0) {
             if (!gw_decide(l, msg))
                 return;
@@ -172,6 +184,7 @@ void gw_lane_pump(gw_lane_t *l)
         }
         if (msg->verdict != GW_VERDICT_RUN) {
             unlink_msg(l, NULL, msg);
+            gw_shared_head_consumed(l);
             gw_settle(l, msg);
             continue;
         }
@@ -215,6 +228,7 @@ void gw_lane_pump(gw_lane_t *l)
         }
         m->running++;
         set_depth_metric(m);
+        gw_shared_head_consumed(l);
         gw_turn_start(l, batch);
         return;
     }
@@ -273,6 +287,8 @@ static void free_lane(const char *key, void *value, void *arg)
     }
     if (l->timer)
         gw_host_api.timer_stop(l->timer);
+    if (l->renew)
+        gw_host_api.timer_stop(l->renew);
     free(l->key);
     free(l);
 }

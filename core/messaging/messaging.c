@@ -179,8 +179,18 @@ int gw_messaging_start(gw_messaging_t *m, gw_diag_t *d)
             return -ENOTSUP;
         }
     m->st = st;
+    /* A networked store may be shared by several gateways: lease sessions
+     * and claim deliveries. sqlite is one host's file: one gateway. */
+    const char *type = m->cfg->storage_type ? m->cfg->storage_type : "sqlite";
+    m->shared = strcmp(type, "sqlite") != 0 && o->lease_acquire != NULL &&
+                o->lease_release != NULL && o->inbox_session_pending != NULL &&
+                o->outbox_claim != NULL;
+    if (strcmp(type, "sqlite") != 0 && !m->shared)
+        gw_log(OC_LOG_WARN, "messaging", "storage plugin %s has no leases (ABI 1.2): run only "
+               "one gateway on this store", m->ps->storage_inst->mod->desc.name);
     gw_msg_recover(m);
     gw_outbox_start(m);
+    gw_shared_start(m);
     return 0;
 }
 
@@ -237,6 +247,7 @@ void gw_messaging_stop(gw_messaging_t *m, uint64_t deadline_ms, void (*done)(voi
     /* Before stop_done is set: ending the waiting deliveries must not
      * finish the stop from inside this call. */
     gw_outbox_stop(m);
+    gw_shared_stop(m);
     m->stop_done = done;
     m->stop_data = data;
     if (m->running == 0 && m->pending_ops == 0) {

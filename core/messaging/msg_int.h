@@ -42,6 +42,11 @@ struct gw_lane_s {
     gw_lane_t *slot_next;
     oc_timer_t *timer;        /* debounce or retry wake-up */
     uint64_t last_arrival_mono;
+    /* shared store (shared.c): the session's lease and the inbox sync */
+    int leased;               /* this gateway holds "session:<key>" */
+    int synced;               /* the head was checked against the store's inbox */
+    oc_timer_t *renew;        /* renews the lease while held */
+    int renewing;             /* a renewal is in flight */
 };
 
 /* A provider call target resolved from "provider/model" or an alias. */
@@ -80,6 +85,12 @@ struct gw_messaging_s {
     size_t out_inflight;
     gw_map_t out_ids;         /* ids in flight or waiting for a retry */
     oc_timer_t *out_sweep;    /* periodic full rescan */
+
+    /* several gateways on one store (shared.c) */
+    int shared;               /* the storage is postgres or redis with 1.2 ops */
+    oc_timer_t *orphan_timer; /* periodic scan for other gateways' leftovers */
+    int orphan_scanning;
+    uint64_t orphan_cursor;
 
     int stopping;
     size_t pending_ops;       /* storage ops and sends in flight (for stop) */
@@ -134,6 +145,20 @@ void gw_turn_cancel_for_stop(gw_turn_t *t);
 size_t gw_chain_resolve(gw_messaging_t *m, const gw_agent_cfg_t *agent, gw_target_t **out,
                         const char **why);
 void gw_targets_free(gw_target_t *t, size_t n);
+
+/* shared.c: several gateways on one store. A lane's head runs only while
+ * this gateway holds the session's lease and after the lane was reconciled
+ * with the store's pending inbox of the session (so messages accepted by
+ * another gateway run here in id order, and ones it processed are
+ * dropped). gw_shared_gate returns 1 when the head may proceed now, 0 when
+ * the lane went async (busy or a wake-up timer). */
+int gw_shared_gate(gw_lane_t *l);
+/* The lane is empty: release the lease. */
+void gw_shared_lane_idle(gw_lane_t *l);
+/* The head was consumed: the next one needs a new sync. */
+void gw_shared_head_consumed(gw_lane_t *l);
+void gw_shared_start(gw_messaging_t *m);
+void gw_shared_stop(gw_messaging_t *m);
 
 /* outbox.c */
 void gw_outbox_kick(gw_messaging_t *m);

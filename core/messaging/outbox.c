@@ -9,6 +9,7 @@
 
 #include "log/log.h"
 #include "messaging/msg_int.h"
+#include "util/instance.h"
 
 #define OUT_PAGE 256
 #define OUT_MAX_INFLIGHT 512
@@ -16,6 +17,7 @@
 #define OUT_BACKOFF_MIN_MS 500
 #define OUT_BACKOFF_MAX_MS 60000
 #define OUT_SWEEP_MS 30000
+#define OUT_CLAIM_MS 120000 /* longer than any channel send takes */
 
 typedef struct delivery_s {
     gw_messaging_t *m;
@@ -157,6 +159,27 @@ static void on_sent(void *data, const oc_send_result_t *res)
     update(d);
 }
 
+static void send_now(delivery_t *d);
+
+/* Shared store: one attempt = one claim, so two gateways never send an
+ * item at once, and one that was sent meanwhile is not sent again. */
+static void on_claimed(void *data, int32_t status, const oc_outbox_item_t *item)
+{
+    delivery_t *d = data;
+    gw_messaging_t *m = d->m;
+    gw_msg_op_end(m);
+    if (m->stopping || status == OC_EBUSY || status == OC_EEXIST || status == OC_ENOENT) {
+        delivery_free(d); /* another gateway has it, or it is settled */
+        return;
+    }
+    if (status != OC_OK) {
+        after(d, OUT_BACKOFF_MIN_MS * 2, on_timer);
+        return;
+    }
+    d->attempts = item->attempts;
+    send_now(d);
+}
+
 static void deliver(delivery_t *d)
 {
     gw_messaging_t *m = d->m;
@@ -164,6 +187,20 @@ static void deliver(delivery_t *d)
         delivery_free(d);
         return;
     }
+    if (m->shared) {
+        gw_msg_op_begin(m);
+        int32_t rc = m->st->ops->outbox_claim(m->st->state, d->id, gw_instance_id(),
+                                              OUT_CLAIM_MS, on_claimed, d);
+        if (rc != OC_PENDING && rc != OC_OK)
+            on_claimed(d, rc, NULL);
+        return;
+    }
+    send_now(d);
+}
+
+static void send_now(delivery_t *d)
+{
+    gw_messaging_t *m = d->m;
     oc_plugin_t *ch = gw_plugins_channel(m->ps, d->channel);
     if (ch == NULL) {
         oc_send_result_t r = {.struct_size = sizeof(r), .status = OC_EUNAVAIL, .retryable = 1,

@@ -444,4 +444,9 @@ const oc_host_api_t gw_host_api = {
     .http_route = host_http_route,
     .http_respond = host_http_respond,
     .inbound_submit = host_inbound_submit,
+    .lease_watch = gw_host_lease_watch,
+    .lease_unwatch = gw_host_lease_unwatch,
+    .io_start = gw_host_io_start,
+    .io_update = gw_host_io_update,
+    .io_stop = gw_host_io_stop,
 };

@@ -133,6 +133,16 @@ oc_plugin_t *gw_plugins_channel(const gw_plugins_t *ps, const char *name);
 /* The active storage when it is started, else NULL. */
 const oc_storage_t *gw_plugins_storage(const gw_plugins_t *ps);
 
+/* The host's lease_watch / lease_unwatch (plugin/lease_watch.c; home loop). */
+int32_t gw_host_lease_watch(oc_plugin_t *self, const char *name, uint32_t ttl_ms,
+                            oc_lease_watch_cb cb, void *data, oc_lease_watch_t **out);
+void gw_host_lease_unwatch(oc_lease_watch_t *w);
+
+/* The host's io_start / io_update / io_stop (plugin/host_io.c; loop only). */
+oc_io_t *gw_host_io_start(oc_plugin_t *self, int fd, uint32_t events, oc_io_cb cb, void *data);
+int32_t gw_host_io_update(oc_io_t *io, uint32_t events);
+void gw_host_io_stop(oc_io_t *io);
+
 /* Prints the set as a table or JSON (openclaw plugins list). */
 void gw_plugins_print(const gw_plugins_t *ps, int json, FILE *out);
 

@@ -68,34 +68,46 @@ int gw_buf_printf(gw_buf_t *b, const char *fmt, ...)
 
 int gw_buf_json_str(gw_buf_t *b, const char *s)
 {
+    return gw_buf_json_strn(b, s, strlen(s));
+}
+
+int gw_buf_json_strn(gw_buf_t *b, const char *s, size_t n)
+{
     static const char hex[] = "0123456789abcdef";
-    if (gw_buf_putc(b, '"') != 0)
+    size_t old = b->len;
+    if (gw_buf_reserve(b, n + 2) != 0 || gw_buf_putc(b, '"') != 0)
         return -ENOMEM;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[7];
-        const char *out = esc;
-        size_t n = 2;
-        esc[0] = '\\';
-        switch (*p) {
+    size_t run = 0; /* bytes that need no escape, appended in one go */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+        size_t en = 2;
+        switch (c) {
         case '"': esc[1] = '"'; break;
         case '\\': esc[1] = '\\'; break;
         case '\n': esc[1] = 'n'; break;
         case '\r': esc[1] = 'r'; break;
         case '\t': esc[1] = 't'; break;
         default:
-            if (*p < 0x20) {
-                esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-                esc[4] = hex[*p >> 4]; esc[5] = hex[*p & 15];
-                n = 6;
-            } else {
-                out = (const char *)p;
-                n = 1;
+            if (c >= 0x20) {
+                run++;
+                continue;
             }
+            esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
+            esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
+            en = 6;
         }
-        if (gw_buf_append(b, out, n) != 0)
-            return -ENOMEM;
+        if (gw_buf_append(b, s + i - run, run) != 0 || gw_buf_append(b, esc, en) != 0)
+            goto nomem;
+        run = 0;
     }
-    return gw_buf_putc(b, '"');
+    if (gw_buf_append(b, s + n - run, run) == 0 && gw_buf_putc(b, '"') == 0)
+        return 0;
+nomem:
+    b->len = old;
+    if (b->data)
+        b->data[old] = '\0';
+    return -ENOMEM;
 }
 
 void gw_buf_reset(gw_buf_t *b)

@@ -21,8 +21,11 @@ int gw_buf_puts(gw_buf_t *b, const char *s);
 int gw_buf_putc(gw_buf_t *b, char c);
 int gw_buf_printf(gw_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int gw_buf_vprintf(gw_buf_t *b, const char *fmt, va_list ap);
-/* Appends s as a JSON string literal, quotes included. */
+/* Appends s as a JSON string literal, quotes included (control characters
+ * escaped; other bytes, UTF-8 included, copied as they are). */
 int gw_buf_json_str(gw_buf_t *b, const char *s);
+/* The same for n bytes of s (NUL bytes become \u0000). */
+int gw_buf_json_strn(gw_buf_t *b, const char *s, size_t n);
 void gw_buf_reset(gw_buf_t *b); /* len = 0, keeps memory */
 void gw_buf_free(gw_buf_t *b);
 /* Hands the data to the caller (free() it) and resets the buffer. */

@@ -68,11 +68,14 @@ auth:
 YAML
 export OPENCLAW_STATE_DIR=$work/state
 "$prefix/bin/openclaw" plugins list --json --config "$work/gateway.yaml" >"$work/list.json"
-python3 - "$work/list.json" <<'PY' || fail "plugins list does not show auth-header"
+# The ABI the example was built for is the installed SDK's.
+abi=$(sed -n 's/^#define OC_ABI_MAJOR \([0-9]*\).*/\1/p' "$prefix/include/openclaw/version.h").$(
+  sed -n 's/^#define OC_ABI_MINOR \([0-9]*\).*/\1/p' "$prefix/include/openclaw/version.h")
+python3 - "$work/list.json" "$abi" <<'PY' || fail "plugins list does not show auth-header"
 import json, sys
 items = {p["name"]: p for p in json.load(open(sys.argv[1]))}
 p = items["auth-header"]
-assert p["kind"] == "auth" and p["abi"] == "1.1" and p["version"] == "1.0.0", p
+assert p["kind"] == "auth" and p["abi"] == sys.argv[2] and p["version"] == "1.0.0", p
 PY
 ok "plugins list shows the example with its kind, version and ABI"
 "$prefix/bin/openclaw" gateway start --config "$work/gateway.yaml" --daemon >/dev/null \

@@ -54,6 +54,7 @@ typedef struct oc_envelope_s oc_envelope_t;   /* see openclaw/channel.h */
 typedef struct oc_http_exchange_s oc_http_exchange_t; /* an inbound HTTP request awaiting its
                                                          response (since 1.1) */
 typedef struct oc_lease_watch_s oc_lease_watch_t; /* a watched lease (since 1.2) */
+typedef struct oc_io_s oc_io_t;                   /* a watched file descriptor (since 1.2) */
 
 /* Log levels (fixed values; 0 is never valid). */
 #define OC_LOG_DEBUG 1
@@ -170,6 +171,18 @@ typedef void (*oc_inbound_cb)(void *data, int32_t status, const oc_inbound_ack_t
  * work), 0 when it lost it (stop that work now: another gateway may take
  * over once the lease expires). Runs on the home loop. */
 typedef void (*oc_lease_watch_cb)(void *data, int32_t held);
+
+/* ---- file descriptors (since 1.2) -------------------------------------- */
+
+/* Readiness events of io_start / io_update. */
+#define OC_IO_READ 0x1u  /* readable (also: the peer closed, or an error is pending) */
+#define OC_IO_WRITE 0x2u /* writable */
+
+/* events: the ready subset of what the watch asks for. status: OC_OK, or
+ * OC_EIO when polling the descriptor failed (events then holds everything
+ * the watch asks for, so the plugin's own read or write reports the cause).
+ * Runs on the loop that started the watch; may call io_update or io_stop. */
+typedef void (*oc_io_cb)(void *data, int32_t status, uint32_t events);
 
 /* ---- the host table ---------------------------------------------------- */
 
@@ -311,6 +324,21 @@ typedef struct oc_host_api_s {
     int32_t (*lease_watch)(oc_plugin_t *self, const char *name, uint32_t ttl_ms,
                            oc_lease_watch_cb cb, void *data, oc_lease_watch_t **out);
     void (*lease_unwatch)(oc_lease_watch_t *w);
+
+    /* -- file descriptors (since 1.2) --
+     * For client libraries with a non-blocking socket API (libpq, hiredis)
+     * on a gateway loop: watch a socket the plugin owns on the calling
+     * thread's loop. cb runs whenever one of `events` (OC_IO_*) is ready,
+     * level-triggered: again on every loop turn while it stays ready.
+     * io_update changes the events (0 pauses the watch). io_stop releases
+     * the watch at once: cb never runs after it returns, and the descriptor
+     * stays open (close it after io_stop, never before; a library that
+     * replaced its socket needs a new watch). One watch per descriptor.
+     * Loop only, on the loop that started the watch. io_start returns NULL
+     * (and logs why) for a bad descriptor, events or callback. */
+    oc_io_t *(*io_start)(oc_plugin_t *self, int fd, uint32_t events, oc_io_cb cb, void *data);
+    int32_t (*io_update)(oc_io_t *io, uint32_t events); /* OC_OK or OC_EINVAL */
+    void (*io_stop)(oc_io_t *io);
 } oc_host_api_t;
 
 /* True when the host's table has `member` and it is set. */
