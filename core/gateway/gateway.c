@@ -46,6 +46,7 @@ typedef struct gw_gateway_s {
     int stopping;
     int exit_code;
     uint64_t t0;
+    gw_metric_t *m_storage_up; /* 1 reachable, 0 not (the health timer sets it) */
 } gw_gateway_t;
 
 /* The sqlite file lives in the state directory unless storage.path says
@@ -249,6 +250,8 @@ static void publish_health(gw_gateway_t *g)
         int rc = s->ops->health(s->state, &storage_text);
         storage_status = rc == OC_OK ? "ok" : "unavailable";
         degraded |= storage_down = rc != OC_OK;
+        const char *lv[] = {g->cfg->storage_type};
+        gw_metric_set(g->m_storage_up, lv, rc == OC_OK);
     }
     uint64_t up = (gw_now_ms() - g->server.started_mono) / 1000;
     gw_buf_printf(&b, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime\":%llu,",
@@ -385,6 +388,11 @@ static void register_core_metrics(gw_gateway_t *g)
                                              "openclaw_plugins_loaded",
                                              "Plugins loaded, by kind", kl, NULL, 0, err,
                                              sizeof(err));
+    const char *tl[] = {"type", NULL};
+    g->m_storage_up = gw_metric_register(g->metrics, OC_METRIC_GAUGE, "openclaw_storage_up",
+                                         "1 when the storage is reachable, 0 when not (the "
+                                         "gateway is degraded and refuses inbound messages)",
+                                         tl, NULL, 0, err, sizeof(err));
     static const char *const kinds[] = {"channel", "provider", "storage", "auth"};
     for (int k = 0; k < 4; k++) {
         size_t n = 0;

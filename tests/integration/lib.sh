@@ -49,6 +49,7 @@ mkdir -p "$HOME" "$OPENCLAW_STATE_DIR"
 STATE_DIRS=("$OPENCLAW_STATE_DIR") # every state dir a gateway may run from
 BG_PIDS=()                         # background processes started by the test
 GW_PIDS=()                         # gateways started with --daemon
+CLEANUP_HOOKS=()                   # functions run at exit, after the processes stopped
 USED_PORTS=" "
 
 # ---- reporting ----
@@ -124,6 +125,10 @@ _cleanup() {
   done
   for pid in "${BG_PIDS[@]}"; do
     _stop_pid "$pid"
+  done
+  local hook
+  for hook in "${CLEANUP_HOOKS[@]}"; do
+    "$hook"
   done
   if ((rc != 0)); then
     for dir in "${STATE_DIRS[@]}"; do

@@ -148,8 +148,8 @@ static int32_t send_msg(void *state, const oc_outbound_t *msg, oc_send_cb cb, vo
 static const char *status(void *state, const char **detail)
 {
     pt_t *p = state;
-    *detail = NULL;
-    return p->held ? "polling" : "standby";
+    *detail = p->held ? "polling" : "standby (another gateway polls)";
+    return "connected";
 }
 
 static const oc_plugin_ops_t plugin_ops = {
