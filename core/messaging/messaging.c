@@ -191,7 +191,36 @@ int gw_messaging_start(gw_messaging_t *m, gw_diag_t *d)
     gw_msg_recover(m);
     gw_outbox_start(m);
     gw_shared_start(m);
+    if (o->prune != NULL)
+        m->prune_timer = gw_host_api.timer_start(NULL, PRUNE_FIRST_MS, PRUNE_EVERY_MS,
+                                                 on_prune_timer, m);
     return 0;
+}
+
+/* Settled inbox and outbox rows are kept for a week (duplicate detection of
+ * late platform retries, audits), then pruned: the tables stay bounded. */
+#define PRUNE_RETENTION_MS (7ull * 24 * 3600 * 1000)
+#define PRUNE_FIRST_MS 60000
+#define PRUNE_EVERY_MS (3600ull * 1000)
+
+static void on_pruned(void *data, int32_t status)
+{
+    gw_messaging_t *m = data;
+    if (status != OC_OK)
+        gw_log(OC_LOG_WARN, "messaging", "pruning settled inbox/outbox rows failed (%s); "
+               "retrying in an hour", gw_host_api.strerror(status));
+    gw_msg_op_end(m);
+}
+
+static void on_prune_timer(void *data)
+{
+    gw_messaging_t *m = data;
+    if (m->stopping)
+        return;
+    gw_msg_op_begin(m);
+    int32_t rc = m->st->ops->prune(m->st->state, gw_wall_ms() - PRUNE_RETENTION_MS, on_pruned, m);
+    if (rc != OC_PENDING && rc != OC_OK)
+        on_pruned(m, rc);
 }
 
 int gw_messaging_recovered(const gw_messaging_t *m)
@@ -248,6 +277,10 @@ void gw_messaging_stop(gw_messaging_t *m, uint64_t deadline_ms, void (*done)(voi
      * finish the stop from inside this call. */
     gw_outbox_stop(m);
     gw_shared_stop(m);
+    if (m->prune_timer) {
+        gw_host_api.timer_stop(m->prune_timer);
+        m->prune_timer = NULL;
+    }
     m->stop_done = done;
     m->stop_data = data;
     if (m->running == 0 && m->pending_ops == 0) {

@@ -89,6 +89,7 @@ struct gw_messaging_s {
     /* several gateways on one store (shared.c) */
     int shared;               /* the storage is postgres or redis with 1.2 ops */
     oc_timer_t *orphan_timer; /* periodic scan for other gateways' leftovers */
+    oc_timer_t *prune_timer;  /* drops settled inbox/outbox rows past retention */
     int orphan_scanning;
     uint64_t orphan_cursor;
 
