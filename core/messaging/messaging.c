@@ -158,6 +158,14 @@ static const char *const needed_ops[] = {"inbox_put", "inbox_pending", "commit",
                                          "outbox_pending", "outbox_update", "pairing_request",
                                          "pairing_approve", "allow_check"};
 
+/* Settled inbox and outbox rows are kept for a week (duplicate detection of
+ * late platform retries, audits), then pruned: the tables stay bounded. */
+#define PRUNE_RETENTION_MS (7ull * 24 * 3600 * 1000)
+#define PRUNE_FIRST_MS 60000
+#define PRUNE_EVERY_MS (3600ull * 1000)
+
+static void on_prune_timer(void *data);
+
 int gw_messaging_start(gw_messaging_t *m, gw_diag_t *d)
 {
     const oc_storage_t *st = gw_plugins_storage(m->ps);
@@ -197,12 +205,6 @@ int gw_messaging_start(gw_messaging_t *m, gw_diag_t *d)
     return 0;
 }
 
-/* Settled inbox and outbox rows are kept for a week (duplicate detection of
- * late platform retries, audits), then pruned: the tables stay bounded. */
-#define PRUNE_RETENTION_MS (7ull * 24 * 3600 * 1000)
-#define PRUNE_FIRST_MS 60000
-#define PRUNE_EVERY_MS (3600ull * 1000)
-
 static void on_pruned(void *data, int32_t status)
 {
     gw_messaging_t *m = data;
@@ -218,7 +220,8 @@ static void on_prune_timer(void *data)
     if (m->stopping)
         return;
     gw_msg_op_begin(m);
-    int32_t rc = m->st->ops->prune(m->st->state, gw_wall_ms() - PRUNE_RETENTION_MS, on_pruned, m);
+    uint64_t cutoff = gw_wall_ms() - PRUNE_RETENTION_MS;
+    int32_t rc = m->st->ops->prune(m->st->state, cutoff, on_pruned, m);
     if (rc != OC_PENDING && rc != OC_OK)
         on_pruned(m, rc);
 }
