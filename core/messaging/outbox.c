@@ -18,6 +18,11 @@
 #define OUT_BACKOFF_MAX_MS 60000
 #define OUT_SWEEP_MS 30000
 #define OUT_CLAIM_MS 120000 /* longer than any channel send takes */
+/* A store with several connections (PostgreSQL) may make an id visible
+ * after larger ones: a scan after a commit starts this many ids behind the
+ * cursor, so a reply committed late is found now, not at the next sweep.
+ * Items already in flight come back and are skipped. */
+#define OUT_LAG_IDS 2048
 
 typedef struct delivery_s {
     gw_messaging_t *m;
@@ -32,7 +37,7 @@ typedef struct delivery_s {
     int sending;
 } delivery_t;
 
-static void scan(gw_messaging_t *m);
+static void scan(gw_messaging_t *m, uint64_t after);
 static void deliver(delivery_t *d);
 
 static void delivery_free(delivery_t *d)
@@ -298,19 +303,21 @@ static void on_page(void *data, int32_t status, const oc_outbox_item_t *const *i
     }
     if (m->stopping || full)
         return;
-    if (count == OUT_PAGE || m->out_rescan) {
+    if (count == OUT_PAGE) {
+        scan(m, items[count - 1]->id); /* the next page */
+    } else if (m->out_rescan) {
         m->out_rescan = 0;
-        scan(m);
+        gw_outbox_kick(m);
     }
 }
 
-static void scan(gw_messaging_t *m)
+static void scan(gw_messaging_t *m, uint64_t after)
 {
     if (m->stopping || m->st == NULL)
         return;
     m->out_scanning = 1;
     gw_msg_op_begin(m);
-    int32_t rc = m->st->ops->outbox_pending(m->st->state, m->out_cursor, OUT_PAGE, on_page, m);
+    int32_t rc = m->st->ops->outbox_pending(m->st->state, after, OUT_PAGE, on_page, m);
     if (rc != OC_PENDING && rc != OC_OK)
         on_page(m, rc, NULL, 0);
 }
@@ -321,7 +328,10 @@ void gw_outbox_kick(gw_messaging_t *m)
         m->out_rescan = 1;
         return;
     }
-    scan(m);
+    uint64_t after = m->out_cursor;
+    if (m->shared)
+        after = after > OUT_LAG_IDS ? after - OUT_LAG_IDS : 0;
+    scan(m, after);
 }
 
 static void on_sweep(void *data)

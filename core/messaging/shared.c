@@ -31,9 +31,22 @@
 #define ORPHAN_AGE_MS 3000 /* younger items are still on their way to a lane */
 #define ORPHAN_PAGE 256
 
+/* storage.h caps lease names at 255 bytes, session keys go to 512: a long
+ * key is named by its 64-bit FNV-1a hash (a collision would only make two
+ * sessions take turns, never break one). */
+#define LEASE_KEY_MAX 200
+
 static void lease_name(const gw_lane_t *l, char *buf, size_t len)
 {
-    snprintf(buf, len, "session:%s", l->key);
+    size_t n = strlen(l->key);
+    if (n <= LEASE_KEY_MAX) {
+        snprintf(buf, len, "session:%s", l->key);
+        return;
+    }
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)l->key[i]) * 1099511628211ull;
+    snprintf(buf, len, "session#%016llx:%.*s", (unsigned long long)h, 64, l->key);
 }
 
 /* Lane async steps keep a reference through l->busy; the lane is never

@@ -155,6 +155,12 @@ turns_of() {
 }
 t1=$(turns_of 1)
 t2=$(turns_of 2)
+received_of() {
+  curl -s "http://127.0.0.1:${GW_MPORT_OF[$1]}/metrics" |
+    awk '/^openclaw_messages_received_total\{.*outcome="accepted"/ {n += $2} END {print n + 0}'
+}
+r1=$(received_of 1)
+r2=$(received_of 2)
 OVERLAP=$(python3 - "$POLLS" <<'PY'
 import sys
 holder, bad = None, 0
@@ -175,6 +181,7 @@ lost           $(field lost) $(field lost_ids)
 answered twice $(field twice) $(field twice_ids)
 order          $(field order)
 raw repeats    $(field raw_repeats)
+accepted       gateway 1 (since its last start): $r1, gateway 2: $r2
 turns          gateway 1 (since its last start): $t1, gateway 2: $t2
 poll overlaps  $OVERLAP ($(grep -c ' poll ' "$POLLS") polls, $(grep -c acquired "$POLLS") acquisitions)
 EOF
