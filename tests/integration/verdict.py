@@ -26,6 +26,8 @@ for line in open(sink_path):
     if len(f) < 5:
         continue
     key, mid, to, text = f[0], f[1], f[2], f[3]
+    if not (mid[:1] == "m" and mid[1:].isdigit()):
+        continue  # not a load message (a test's own probe)
     keys_of[mid].add(key)
     reply_of[key].add(mid)
     if key in seen:
