@@ -8,7 +8,7 @@
 #include "log/log.h"
 
 #define RETRY_MIN_MS 200
-#define RETRY_MAX_MS 5000
+#define RETRY_MAX_MS 2000 /* the lane waits on it: recover soon after storage does */
 
 struct gw_cjob_s {
     gw_messaging_t *m;

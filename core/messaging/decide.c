@@ -102,7 +102,8 @@ static void on_settled(gw_cjob_t *j, int32_t status, void *ctx)
 {
     settle_t *s = ctx;
     (void)j;
-    if (status != OC_OK)
+    /* OC_EEXIST: processed already (another gateway, or an earlier try). */
+    if (status != OC_OK && status != OC_EEXIST)
         gw_log(OC_LOG_WARN, "messaging", "could not record a %s message as processed (%s); "
                "it stays pending and is handled again at the next start", s->what,
                gw_host_api.strerror(status));

@@ -84,6 +84,7 @@ struct gw_messaging_s {
     int out_scanning, out_rescan;
     size_t out_inflight;
     gw_map_t out_ids;         /* ids in flight or waiting for a retry */
+    gw_map_t out_peers;       /* peer -> its active delivery (later ones parked) */
     oc_timer_t *out_sweep;    /* periodic full rescan */
 
     /* several gateways on one store (shared.c) */

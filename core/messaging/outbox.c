@@ -35,14 +35,61 @@ typedef struct delivery_s {
     uint64_t next_ms;
     oc_timer_t *timer;
     int sending;
+    char *peer_key;              /* channel, account and peer: key of m->out_peers */
+    struct delivery_s *peer_next; /* the peer's later replies, parked in id order */
+    uint64_t first_ms;           /* when the first attempt is due (wall clock) */
 } delivery_t;
 
 static void scan(gw_messaging_t *m, uint64_t after);
 static void deliver(delivery_t *d);
 
+static void start(delivery_t *d);
+
+/* Replies to one peer go out one at a time, in id (commit) order: a reply
+ * waiting for a retry holds back the later ones, so a conversation never
+ * reads answers out of order. The active delivery heads m->out_peers. */
+static void peer_done(delivery_t *d)
+{
+    gw_messaging_t *m = d->m;
+    delivery_t *head = d->peer_key ? gw_map_get(&m->out_peers, d->peer_key) : NULL;
+    if (head == NULL)
+        return;
+    if (head != d) { /* parked: unlink */
+        for (delivery_t *p = head; p->peer_next; p = p->peer_next)
+            if (p->peer_next == d) {
+                p->peer_next = d->peer_next;
+                break;
+            }
+        return;
+    }
+    delivery_t *next = d->peer_next;
+    if (next == NULL) {
+        gw_map_remove(&m->out_peers, d->peer_key);
+        return;
+    }
+    /* The same key: next becomes the peer's active delivery. */
+    if (gw_map_set(&m->out_peers, d->peer_key, next) != 0) {
+        gw_map_remove(&m->out_peers, d->peer_key);
+        for (delivery_t *p = next; p; p = p->peer_next) {
+            free(p->peer_key); /* out of memory: the rest go on unordered */
+            p->peer_key = NULL;
+        }
+        for (delivery_t *p = next->peer_next, *n; p && !m->stopping; p = n) {
+            n = p->peer_next;
+            p->peer_next = NULL;
+            start(p);
+        }
+        next->peer_next = NULL;
+    }
+    if (!m->stopping)
+        start(next);
+}
+
 static void delivery_free(delivery_t *d)
 {
     gw_messaging_t *m = d->m;
+    peer_done(d);
+    free(d->peer_key);
     gw_map_remove(&m->out_ids, d->idkey);
     m->out_inflight--;
     if (d->timer)
@@ -266,9 +313,35 @@ static void take(gw_messaging_t *m, const oc_outbox_item_t *it)
         return;
     }
     m->out_inflight++;
+    d->first_ms = it->next_attempt_ms;
+    size_t klen = strlen(d->channel) + strlen(d->account ? d->account : "") +
+                  strlen(d->peer_id) + 3;
+    d->peer_key = malloc(klen);
+    if (d->peer_key != NULL)
+        snprintf(d->peer_key, klen, "%s\x1f%s\x1f%s", d->channel,
+                 d->account ? d->account : "", d->peer_id);
+    delivery_t *head = d->peer_key ? gw_map_get(&m->out_peers, d->peer_key) : NULL;
+    if (head != NULL) {
+        /* Parked behind the peer's earlier replies, in id order. */
+        delivery_t *p = head;
+        while (p->peer_next && p->peer_next->id < d->id)
+            p = p->peer_next;
+        d->peer_next = p->peer_next;
+        p->peer_next = d;
+        return;
+    }
+    if (d->peer_key && gw_map_set(&m->out_peers, d->peer_key, d) != 0) {
+        free(d->peer_key);
+        d->peer_key = NULL;
+    }
+    start(d);
+}
+
+static void start(delivery_t *d)
+{
     uint64_t now = gw_wall_ms();
-    if (it->next_attempt_ms > now)
-        after(d, it->next_attempt_ms - now, on_timer);
+    if (d->first_ms > now)
+        after(d, d->first_ms - now, on_timer);
     else
         deliver(d);
 }
@@ -394,4 +467,5 @@ void gw_outbox_free(gw_messaging_t *m)
         free(all);
     }
     gw_map_free(&m->out_ids);
+    gw_map_free(&m->out_peers);
 }

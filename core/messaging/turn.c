@@ -369,6 +369,33 @@ static void build_and_call(gw_turn_t *t)
 
 /* ---- history ---- */
 
+#define STORAGE_RETRY_MS 1000
+
+/* Storage trouble before the model was called: the inbox messages go back
+ * to the head of their lane, which tries again after a pause (they are
+ * pending in the inbox: dropping them here would strand them until the
+ * next start). API and hook runs are answered 503 instead. */
+static void retry_later(gw_turn_t *t)
+{
+    hook_answer(t, OC_EUNAVAIL, NULL, "storage unavailable");
+    gw_msg_t *keep = NULL, **tail = &keep;
+    for (gw_msg_t *p = t->msgs, *next; p; p = next) {
+        next = p->next;
+        p->next = NULL;
+        if (p->inbox_id != 0) {
+            *tail = p;
+            tail = &p->next;
+        } else {
+            gw_msg_free(p); /* a hook run, answered above */
+        }
+    }
+    t->msgs = keep;
+    gw_lane_t *l = t->l;
+    gw_lane_wake_later(l, STORAGE_RETRY_MS); /* before the lane pumps again */
+    turn_end(t, keep != NULL);
+}
+
+
 static void on_history(void *data, int32_t status, const oc_turn_t *const *turns, size_t count)
 {
     gw_turn_t *t = data;
@@ -380,9 +407,8 @@ static void on_history(void *data, int32_t status, const oc_turn_t *const *turns
     if (status != OC_OK && status != OC_ENOENT) {
         free(t->error);
         t->error = strdup("storage unavailable");
-        hook_answer(t, OC_EUNAVAIL, NULL, "storage unavailable");
         count_turn(t, "error");
-        turn_end(t, 0); /* pending in storage: run again at the next start */
+        retry_later(t);
         return;
     }
     t->history = json_object_new_array();
