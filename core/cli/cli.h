@@ -2,7 +2,11 @@
 #ifndef GW_CLI_CLI_H
 #define GW_CLI_CLI_H
 
+#include <json-c/json.h>
+#include <stdint.h>
+
 #include "gateway/gateway.h"
+#include "util/buf.h"
 
 /* Which options a command accepts. */
 #define GW_CLI_CONFIG 0x1u /* --config, --dev */
@@ -27,7 +31,28 @@ typedef struct gw_cli_opts_s {
  * an exit code (--help printed: 0; bad usage: 2). */
 int gw_cli_parse(int argc, char **argv, gw_cli_opts_t *o, unsigned accept, const char *help);
 
+/* The running gateway, as its state files describe it (cli/running.c). */
+typedef struct gw_running_s {
+    json_object *state; /* owned: gateway.json; NULL when not running */
+    int pid;
+    char *state_dir;    /* owned */
+} gw_running_t;
+/* 1 when a gateway of the state directory (--dev picks it) runs; fills r
+ * either way (free with gw_running_free). */
+int gw_find_running(int dev, gw_running_t *r);
+void gw_running_free(gw_running_t *r);
+/* Members of a JSON object: a string (or NULL), an integer (or 0). */
+const char *gw_jstr(json_object *o, const char *key);
+int64_t gw_jint(json_object *o, const char *key);
+/* GET <scheme>://host:port/path of our own listener (0.0.0.0 and :: are
+ * reached on loopback), 3 s timeout; authorization (may be NULL) is sent as
+ * the Authorization header. The body goes to body. Returns the HTTP status,
+ * or 0 when nothing answered. */
+long gw_probe(const char *host, int port, int tls, const char *path, const char *authorization,
+              gw_buf_t *body);
+
 int gw_cli_gateway(int argc, char **argv);
+int gw_cli_models(int argc, char **argv);
 int gw_cli_logs(int argc, char **argv);
 int gw_cli_pairing(int argc, char **argv);
 

@@ -1,6 +1,5 @@
 /* cli/gateway_cmd.c - `openclaw gateway start|stop|restart|status|validate`. */
 #define _GNU_SOURCE
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -139,98 +138,10 @@ int gw_cli_parse(int argc, char **argv, gw_cli_opts_t *o, unsigned accept, const
     return -1;
 }
 
-/* ---- the running gateway, as its state files describe it ---- */
-
-typedef struct running_s {
-    json_object *state; /* owned; NULL when not running */
-    int pid;
-    char *state_dir;
-} running_t;
-
-static void running_free(running_t *r)
-{
-    if (r->state)
-        json_object_put(r->state);
-    free(r->state_dir);
-}
-
-static const char *jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v)
-               : NULL;
-}
-
-static int64_t jint(json_object *o, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
-}
-
-/* 1 when a gateway is running; fills r. */
-static int find_running(int dev, running_t *r)
-{
-    memset(r, 0, sizeof(*r));
-    r->state_dir = gw_config_state_dir(dev);
-    if (r->state_dir == NULL)
-        return 0;
-    gw_buf_t b = GW_BUF_INIT;
-    if (gw_state_read(r->state_dir, &b) != 0) {
-        gw_buf_free(&b);
-        return 0;
-    }
-    r->state = json_tokener_parse(b.data);
-    gw_buf_free(&b);
-    if (r->state == NULL)
-        return 0;
-    r->pid = (int)jint(r->state, "pid");
-    if (!gw_pid_is_gateway(r->pid)) {
-        json_object_put(r->state);
-        r->state = NULL;
-        return 0;
-    }
-    return 1;
-}
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-    gw_buf_append(ud, p, sz * n);
-    return sz * n;
-}
-
-/* GET http://host:port/path with a short timeout; HTTP status or 0. */
-static long probe(const char *host, int port, int tls, const char *path, gw_buf_t *body)
-{
-    CURL *h = curl_easy_init();
-    if (h == NULL)
-        return 0;
-    gw_buf_t url = GW_BUF_INIT;
-    const char *connect_host = strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1"
-                               : strcmp(host, "::") == 0    ? "[::1]"
-                                                            : host;
-    int v6 = strchr(connect_host, ':') && connect_host[0] != '[';
-    gw_buf_printf(&url, "%s://%s%s%s:%d%s", tls ? "https" : "http", v6 ? "[" : "", connect_host,
-                  v6 ? "]" : "", port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url.data);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 3000L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L); /* a local probe of our own listener */
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
-    long code = 0;
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(h);
-    gw_buf_free(&url);
-    return code;
-}
-
 static int cmd_status(gw_cli_opts_t *o)
 {
-    running_t r;
-    int up = find_running(o->start.cfg.dev, &r);
+    gw_running_t r;
+    int up = gw_find_running(o->start.cfg.dev, &r);
     if (!up) {
         if (o->json)
             printf("{\"running\":false,\"stateDir\":%s%s%s}\n", r.state_dir ? "\"" : "",
@@ -238,18 +149,20 @@ static int cmd_status(gw_cli_opts_t *o)
         else
             printf("gateway is not running (state directory %s)\n",
                    r.state_dir ? r.state_dir : "unknown");
-        running_free(&r);
+        gw_running_free(&r);
         return GW_EXIT_RUNTIME;
     }
-    const char *host = jstr(r.state, "host");
-    int port = (int)jint(r.state, "port");
-    int mport = (int)jint(r.state, "metricsPort");
+    const char *host = gw_jstr(r.state, "host");
+    int port = (int)gw_jint(r.state, "port");
+    int mport = (int)gw_jint(r.state, "metricsPort");
     json_object *tlsv;
     int tls = json_object_object_get_ex(r.state, "tls", &tlsv) && json_object_get_boolean(tlsv);
     gw_buf_t hb = GW_BUF_INIT, db = GW_BUF_INIT;
-    long hc = probe(host ? host : "127.0.0.1", port, tls, "/health", &hb);
-    long dc = o->deep ? probe(host ? host : "127.0.0.1", port, tls, "/health/detailed", &db) : 0;
-    int64_t started = jint(r.state, "startedAt");
+    long hc = gw_probe(host ? host : "127.0.0.1", port, tls, "/health", NULL, &hb);
+    long dc = o->deep ? gw_probe(host ? host : "127.0.0.1", port, tls, "/health/detailed", NULL,
+                                 &db)
+                      : 0;
+    int64_t started = gw_jint(r.state, "startedAt");
     int64_t uptime = started ? ((int64_t)time(NULL) * 1000 - started) / 1000 : 0;
     if (o->json) {
         json_object *out = json_object_new_object();
@@ -279,10 +192,11 @@ static int cmd_status(gw_cli_opts_t *o)
         printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
         json_object_put(out);
     } else {
-        const char *cp = jstr(r.state, "configPath");
+        const char *cp = gw_jstr(r.state, "configPath");
         printf("gateway is running\n");
         printf("  pid       %d\n", r.pid);
-        printf("  version   %s\n", jstr(r.state, "version") ? jstr(r.state, "version") : "?");
+        const char *ver = gw_jstr(r.state, "version");
+        printf("  version   %s\n", ver ? ver : "?");
         printf("  uptime    %llds\n", (long long)uptime);
         printf("  listening %s://%s:%d (%s)\n", tls ? "https" : "http", host ? host : "?", port,
                hc == 200 ? "healthy" : "not answering /health");
@@ -302,7 +216,7 @@ static int cmd_status(gw_cli_opts_t *o)
     }
     gw_buf_free(&hb);
     gw_buf_free(&db);
-    running_free(&r);
+    gw_running_free(&r);
     return GW_EXIT_OK;
 }
 
@@ -317,7 +231,7 @@ static int wait_gone(int pid, int ms)
     return !gw_pid_running(pid);
 }
 
-static int stop_running(running_t *r)
+static int stop_running(gw_running_t *r)
 {
     if (kill(r->pid, SIGTERM) != 0) {
         fprintf(stderr, "openclaw: cannot signal pid %d: %s\n", r->pid, strerror(errno));
@@ -335,16 +249,16 @@ static int stop_running(running_t *r)
 
 static int cmd_stop(gw_cli_opts_t *o)
 {
-    running_t r;
-    if (!find_running(o->start.cfg.dev, &r)) {
+    gw_running_t r;
+    if (!gw_find_running(o->start.cfg.dev, &r)) {
         printf("gateway is not running\n");
-        running_free(&r);
+        gw_running_free(&r);
         return GW_EXIT_OK;
     }
     int rc = stop_running(&r);
     if (rc == GW_EXIT_OK)
         printf("gateway stopped (pid %d)\n", r.pid);
-    running_free(&r);
+    gw_running_free(&r);
     return rc;
 }
 
@@ -427,11 +341,11 @@ static int start_daemon(gw_cli_opts_t *o)
 
 static int cmd_restart(gw_cli_opts_t *o)
 {
-    running_t r;
-    if (!find_running(o->start.cfg.dev, &r)) {
+    gw_running_t r;
+    if (!gw_find_running(o->start.cfg.dev, &r)) {
         fprintf(stderr, "openclaw: gateway is not running; start it with `openclaw gateway "
                         "start`\n");
-        running_free(&r);
+        gw_running_free(&r);
         return GW_EXIT_RUNTIME;
     }
     /* The same arguments it was started with, re-parsed. */
@@ -445,7 +359,7 @@ static int cmd_restart(gw_cli_opts_t *o)
             argv[i] = strdup(json_object_get_string(json_object_array_get_idx(argvj, i)));
     }
     int rc = stop_running(&r);
-    running_free(&r);
+    gw_running_free(&r);
     if (rc == GW_EXIT_OK) {
         gw_cli_opts_t so;
         rc = argc > 0 ? gw_cli_parse(argc, argv, &so, GW_CLI_CONFIG | GW_CLI_START, help_start)

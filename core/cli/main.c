@@ -25,6 +25,7 @@ static const char usage_top[] =
     "  logs                print the gateway log (--follow)\n"
     "  pairing list        pending DM pairing requests ([channel], --json)\n"
     "  pairing approve     approve one: pairing approve <channel> <code>\n"
+    "  models status       providers, models, aliases, agent chains, cooldowns (--json)\n"
     "\n"
     "  --version           print the version\n"
     "  --help              this text; `openclaw <command> --help` for a command\n"
@@ -84,5 +85,7 @@ int main(int argc, char **argv)
         return gw_cli_logs(argc - 1, argv + 1);
     if (strcmp(cmd, "pairing") == 0)
         return gw_cli_pairing(argc - 1, argv + 1);
+    if (strcmp(cmd, "models") == 0)
+        return gw_cli_models(argc - 1, argv + 1);
     return usage_error("unknown command '%s'", cmd);
 }

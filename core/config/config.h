@@ -152,6 +152,8 @@ typedef struct gw_config_s {
     uint32_t max_header_bytes;  /* server.limits.maxHeaderBytes, default 16384 */
     uint32_t header_timeout_ms; /* server.limits.headerTimeoutMs, default 10000 */
     uint32_t idle_timeout_ms;   /* server.limits.idleTimeoutMs, default 60000 */
+    uint32_t stream_keepalive_ms; /* server.limits.streamKeepAliveMs, default 15000; 0 = off */
+    uint32_t first_token_timeout_ms; /* server.limits.firstTokenTimeoutMs, default 0 = none */
     char *tls_cert_path, *tls_key_path; /* NULL when server.tls is absent; absolute */
     int reload_mode;            /* GW_RELOAD_*; default hybrid */
     uint32_t reload_debounce_ms; /* default 300 */

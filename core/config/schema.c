@@ -207,6 +207,14 @@ static int server_limits(gw_config_t *c, gw_cfg_node_t *s, gw_diag_t *d)
     c->header_timeout_ms = (uint32_t)v;
     gw_cfg_get_int(l, "idleTimeoutMs", 60000, 100, 86400000, &v, d);
     c->idle_timeout_ms = (uint32_t)v;
+    /* SSE comments while an upstream is silent, so proxies and clients do
+     * not time the stream out; 0 turns them off. */
+    gw_cfg_get_int(l, "streamKeepAliveMs", 15000, 0, 3600000, &v, d);
+    c->stream_keepalive_ms = (uint32_t)v;
+    /* A streamed provider call with no chunk by then fails over; 0 = only
+     * the provider's own timeoutMs bounds it. */
+    gw_cfg_get_int(l, "firstTokenTimeoutMs", 0, 0, 3600000, &v, d);
+    c->first_token_timeout_ms = (uint32_t)v;
     return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "gateway/state.h"
 #include "httpc/httpc.h"
+#include "llm/llm.h"
 #include "log/log.h"
 #include "loop/loop.h"
 #include "messaging/messaging.h"
@@ -37,6 +38,7 @@ typedef struct gw_gateway_s {
     gw_metrics_t *metrics;
     gw_plugins_t plugins;
     gw_messaging_t *msg;
+    gw_llm_t *llm;        /* model catalog, cooldowns, provider metrics */
     gw_server_t server;
     int server_started;
     int msg_started;
@@ -181,6 +183,8 @@ static void teardown(gw_gateway_t *g)
 {
     gw_messaging_free(g->msg);
     g->msg = NULL;
+    gw_llm_free(g->llm); /* before the plugins: it points at provider instances */
+    g->llm = NULL;
     gw_plugins_free(&g->plugins);
     if (g->server_started)
         gw_server_free(&g->server);
@@ -238,6 +242,26 @@ int gw_gateway_plugins_list(const gw_config_opts_t *o, int json)
     return code;
 }
 
+int gw_gateway_with_catalog(const gw_config_opts_t *o, void (*fn)(gw_llm_t *llm, void *data),
+                            void *data)
+{
+    gw_gateway_t g;
+    memset(&g, 0, sizeof(g));
+    gw_diag_t d = GW_DIAG_INIT;
+    setup_loop(&g);
+    int code = load(&g, o, &d);
+    if (code == GW_EXIT_OK && gw_llm_new(&g.llm, g.cfg, &g.plugins, NULL, &g.loop) != 0) {
+        gw_diag_add(&d, NULL, 0, 0, "out of memory building the model catalog");
+        code = GW_EXIT_RUNTIME;
+    }
+    gw_diag_print(&d, stderr);
+    gw_diag_free(&d);
+    if (code == GW_EXIT_OK)
+        fn(g.llm, data);
+    teardown(&g);
+    return code;
+}
+
 /* ---- running ---- */
 
 static void publish_health(gw_gateway_t *g)
@@ -278,14 +302,14 @@ static void publish_health(gw_gateway_t *g)
         gw_buf_json_str(&b, st ? st : "unknown");
         degraded |= st && strcmp(st, "connected") != 0 && strcmp(st, "disabled") != 0;
     }
-    gw_buf_puts(&b, "},\"providers\":{");
-    n = 0;
-    for (size_t i = 0; i < g->cfg->provider_count; i++) {
-        gw_buf_puts(&b, n++ ? "," : "");
-        gw_buf_json_str(&b, g->cfg->providers[i].name);
-        gw_buf_puts(&b, ":\"configured\"");
-    }
-    gw_buf_printf(&b, "},\"plugins\":{\"loaded\":%zu},\"workers\":%d", g->plugins.nmods,
+    gw_buf_puts(&b, "},\"providers\":");
+    int providers_down = 0;
+    if (g->llm)
+        gw_llm_providers_json(g->llm, &b, &providers_down);
+    else
+        gw_buf_puts(&b, "{}");
+    degraded |= providers_down; /* every provider cooling: answers fail now */
+    gw_buf_printf(&b, ",\"plugins\":{\"loaded\":%zu},\"workers\":%d", g->plugins.nmods,
                   g->server.nworkers);
     if (g->msg) {
         char *q = gw_messaging_health_json(g->msg);
@@ -490,6 +514,9 @@ int gw_gateway_run(const gw_start_opts_t *o)
     g.opts = o;
     g.t0 = gw_now_ms();
     gw_diag_t d = GW_DIAG_INIT;
+    /* A client that goes away mid-stream must cost an EPIPE on that
+     * connection, not the process: h2o's libuv sockets write with write(2). */
+    signal(SIGPIPE, SIG_IGN);
     gw_httpc_global_init();
     setup_loop(&g);
 
@@ -517,8 +544,17 @@ int gw_gateway_run(const gw_start_opts_t *o)
         if (o->ready_fd >= 0)
             gw_log_set_stderr(0); /* --daemon: stderr is the same file */
         register_core_metrics(&g);
+        /* The model catalog needs the provider instances (their models)
+         * and registers the provider metric families messaging uses. */
+        if (gw_llm_new(&g.llm, g.cfg, &g.plugins, g.metrics, &g.loop) != 0) {
+            gw_diag_add(&d, NULL, 0, 0, "out of memory building the model catalog");
+            code = GW_EXIT_RUNTIME;
+        } else {
+            gw_messaging_set_llm(g.msg, g.llm);
+            gw_llm_set_agent_runner(g.llm, gw_messaging_api_submit, g.msg);
+        }
         gw_messaging_register_metrics(g.msg);
-        if (gw_plugins_start(&g.plugins, &d) != OC_OK)
+        if (code == GW_EXIT_OK && gw_plugins_start(&g.plugins, &d) != OC_OK)
             code = GW_EXIT_RUNTIME;
     }
     if (code == GW_EXIT_OK) {
@@ -534,11 +570,13 @@ int gw_gateway_run(const gw_start_opts_t *o)
         }
     }
     if (code == GW_EXIT_OK) {
-        int rc = gw_server_start(&g.server, g.cfg, &g.plugins, g.metrics, &g.loop, &d);
+        int rc = gw_server_start(&g.server, g.cfg, &g.plugins, g.metrics, g.llm, &g.loop,
+                                 &d);
         if (rc == -EADDRINUSE && o->force && take_over_port(&g)) {
             gw_diag_free(&d);
             gw_server_free(&g.server);
-            rc = gw_server_start(&g.server, g.cfg, &g.plugins, g.metrics, &g.loop, &d);
+            rc = gw_server_start(&g.server, g.cfg, &g.plugins, g.metrics, g.llm,
+                                 &g.loop, &d);
         }
         g.server_started = 1;
         if (rc != 0)

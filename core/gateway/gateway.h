@@ -32,6 +32,14 @@ int gw_gateway_validate(const gw_config_opts_t *o, int quiet);
 /* `plugins list`: the plugins of the config, with their metadata. */
 int gw_gateway_plugins_list(const gw_config_opts_t *o, int json);
 
+/* `models status`: loads the configuration and the plugins (init only,
+ * as validate does; nothing starts), builds the model catalog the gateway
+ * would (core/llm) and calls fn(llm, data) with it. Returns 0, or an exit
+ * code with the problems printed to stderr. Main thread. */
+struct gw_llm_s;
+int gw_gateway_with_catalog(const gw_config_opts_t *o, void (*fn)(struct gw_llm_s *llm, void *data),
+                            void *data);
+
 /* Admin access to the storage, for commands that work whether or not a
  * gateway is running (`pairing list|approve`): loads the configuration and
  * plugins, starts only the storage plugin and waits until it is healthy.

@@ -5,7 +5,10 @@
  * peerKind? ("direct"|"group"), deliver?}. Answers once the turn is done:
  * 200 {"ok":true,"runId","sessionKey","reply","delivered"}; errors use
  * {"ok":false,"error":{"type","message"},"runId"?}. The run shares the
- * session's lane with channel messages, so ordering holds. */
+ * session's lane with channel messages, so ordering holds.
+ *
+ * OpenAI API requests for agent models (api_turn.c) ride hook runs too (no
+ * exchange, an API run instead): gw_hook_done hands their answer over. */
 #include <gnutls/crypto.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -19,7 +22,8 @@
 
 struct gw_hook_run_s {
     gw_messaging_t *m;
-    oc_http_exchange_t *ex;
+    oc_http_exchange_t *ex;   /* /hooks/agent's answer; NULL for API runs */
+    gw_api_run_t *api;        /* an OpenAI API run (api_turn.c), or NULL */
     char run_id[33];
     int deliver;
     char *channel, *account, *to;
@@ -71,6 +75,11 @@ int gw_hook_delivery(const gw_hook_run_t *h, const char **channel, const char **
 void gw_hook_done(gw_hook_run_t *h, int32_t status, const char *reply, const char *error,
                   const char *session_key)
 {
+    if (h->api) {
+        gw_api_finish(h->api, status, reply, error, session_key);
+        hook_free(h);
+        return;
+    }
     if (status == OC_OK) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "ok", json_object_new_boolean(1));
@@ -242,6 +251,26 @@ static void on_hook(void *data, oc_http_exchange_t *ex, const oc_http_server_req
     }
     gw_log(OC_LOG_DEBUG, "hooks", "run %s for agent %s", h->run_id, agent->id);
     gw_lane_enqueue(m, key, agent, msg);
+}
+
+gw_hook_run_t *gw_hook_run_for_api(gw_messaging_t *m, gw_api_run_t *api)
+{
+    gw_hook_run_t *h = calloc(1, sizeof(*h));
+    if (h) {
+        h->m = m;
+        h->api = api;
+    }
+    return h;
+}
+
+gw_api_run_t *gw_hook_api(const gw_hook_run_t *h)
+{
+    return h ? h->api : NULL;
+}
+
+const char *gw_hook_meta(const gw_hook_run_t *h)
+{
+    return h && h->api ? "{\"channel\":\"openai\"}" : "{\"channel\":\"hook\"}";
 }
 
 int gw_hooks_register(gw_messaging_t *m)

@@ -95,6 +95,13 @@ int gw_messaging_new(gw_messaging_t **out, const gw_config_t *cfg, gw_plugins_t 
     return 0;
 }
 
+void gw_messaging_set_llm(gw_messaging_t *m, gw_llm_t *llm)
+{
+    m->llm = llm;
+}
+
+/* The provider families (calls, duration, fallbacks, ...) are the llm
+ * core's, shared with the HTTP API: registered there, once. */
 void gw_messaging_register_metrics(gw_messaging_t *m)
 {
     gw_metrics_t *r = m->metrics;
@@ -102,9 +109,6 @@ void gw_messaging_register_metrics(gw_messaging_t *m)
     const char *ch_out[] = {"channel", "outcome", NULL};
     const char *agent_out[] = {"agent", "outcome", NULL};
     const char *agent[] = {"agent", NULL};
-    const char *prov_out[] = {"provider", "outcome", NULL};
-    const char *prov[] = {"provider", NULL};
-    const char *fb[] = {"from", "to", NULL};
     const char *reason[] = {"reason", NULL};
     static const double slow[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
     size_t nslow = sizeof(slow) / sizeof(slow[0]);
@@ -131,17 +135,6 @@ void gw_messaging_register_metrics(gw_messaging_t *m)
                                            "openclaw_agent_turn_duration_seconds",
                                            "Agent turn duration", agent, slow, nslow, err,
                                            sizeof(err));
-    m->m_provider_calls = gw_metric_register(r, OC_METRIC_COUNTER,
-                                             "openclaw_provider_calls_total",
-                                             "Provider calls by provider and outcome", prov_out,
-                                             NULL, 0, err, sizeof(err));
-    m->m_provider_seconds = gw_metric_register(r, OC_METRIC_HISTOGRAM,
-                                               "openclaw_provider_duration_seconds",
-                                               "Provider call latency", prov, slow, nslow, err,
-                                               sizeof(err));
-    m->m_fallbacks = gw_metric_register(r, OC_METRIC_COUNTER, "openclaw_provider_fallbacks_total",
-                                        "Fail-overs from one provider to the next", fb, NULL, 0,
-                                        err, sizeof(err));
     m->m_sessions = gw_metric_register(r, OC_METRIC_GAUGE, "openclaw_sessions_active",
                                        "Sessions with queued or running work", NULL, NULL, 0,
                                        err, sizeof(err));

@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "llm/agent_job.h"
+#include "llm/llm.h"
 #include "loop/loop.h"
 #include "metrics/metrics.h"
 #include "plugin/plugins.h"
@@ -33,6 +35,13 @@ typedef struct gw_messaging_s gw_messaging_t;
  * 0, or -EINVAL with the problems in d, or -ENOMEM. */
 int gw_messaging_new(gw_messaging_t **out, const gw_config_t *cfg, gw_plugins_t *ps,
                      gw_metrics_t *metrics, gw_loop_t *home, gw_diag_t *d);
+/* The model catalog turns run their chains from (borrowed; it outlives the
+ * messaging core). Call before start. */
+void gw_messaging_set_llm(gw_messaging_t *m, gw_llm_t *llm);
+/* Runs an OpenAI API agent job (llm/agent_job.h) as a turn of the job's
+ * session (api_turn.c): the gw_llm_agent_submit_fn the gateway installs.
+ * 0, or -ECANCELED when stopping or not started (the caller answers). */
+int gw_messaging_api_submit(void *ctx, gw_llm_agent_job_t *job);
 /* Registers the metrics (once the registry exists); call before start. */
 void gw_messaging_register_metrics(gw_messaging_t *m);
 /* After the plugins started: checks the storage supports the messaging

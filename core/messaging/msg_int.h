@@ -3,9 +3,12 @@
 #ifndef GW_MESSAGING_MSG_INT_H
 #define GW_MESSAGING_MSG_INT_H
 
+#include <json-c/json.h>
 #include <openclaw/plugin.h>
 #include <stdint.h>
 
+#include "llm/llm.h"
+#include "llm/run.h"
 #include "messaging/envelope.h"
 #include "messaging/messaging.h"
 #include "messaging/policy.h"
@@ -18,8 +21,10 @@
 typedef struct gw_lane_s gw_lane_t;
 typedef struct gw_turn_s gw_turn_t;
 typedef struct gw_hook_run_s gw_hook_run_t;
+typedef struct gw_api_run_s gw_api_run_t;
 
-/* One message in the pipeline: an inbox item, or a /hooks/agent run. */
+/* One message in the pipeline: an inbox item, or an HTTP run (/hooks/agent,
+ * or an OpenAI API request for an agent model: both carry a hook run). */
 typedef struct gw_msg_s {
     struct gw_msg_s *next;
     uint64_t inbox_id;        /* 0 for hook runs */
@@ -49,18 +54,12 @@ struct gw_lane_s {
     int renewing;             /* a renewal is in flight */
 };
 
-/* A provider call target resolved from "provider/model" or an alias. */
-typedef struct gw_target_s {
-    oc_plugin_t *provider;    /* borrowed */
-    char *provider_name;      /* owned */
-    char *model;              /* owned: the upstream model id */
-} gw_target_t;
-
 struct gw_messaging_s {
     const gw_config_t *cfg;
     gw_plugins_t *ps;
     gw_metrics_t *metrics;
     gw_loop_t *home;
+    gw_llm_t *llm;            /* borrowed: model chains, runs (set before start) */
     const oc_storage_t *st;   /* set by start */
 
     gw_channel_policy_t *policies; /* one per channels.<name> */
@@ -102,8 +101,7 @@ struct gw_messaging_s {
 
     /* metrics */
     gw_metric_t *m_received, *m_sent, *m_queue_depth, *m_queue_wait, *m_dropped;
-    gw_metric_t *m_turns, *m_turn_seconds, *m_provider_calls, *m_provider_seconds;
-    gw_metric_t *m_fallbacks, *m_sessions, *m_pairing, *m_running;
+    gw_metric_t *m_turns, *m_turn_seconds, *m_sessions, *m_pairing, *m_running;
 };
 
 /* inbound.c */
@@ -141,13 +139,6 @@ void gw_turn_start(gw_lane_t *l, gw_msg_t *msgs);
 void gw_turn_abort(gw_turn_t *t);
 void gw_turn_cancel_for_stop(gw_turn_t *t);
 
-/* chain.c */
-/* Resolves the agent's model chain into targets (owned by the caller, free
- * with gw_targets_free). Returns the count; 0 with *why set when none. */
-size_t gw_chain_resolve(gw_messaging_t *m, const gw_agent_cfg_t *agent, gw_target_t **out,
-                        const char **why);
-void gw_targets_free(gw_target_t *t, size_t n);
-
 /* shared.c: several gateways on one store. A lane's head runs only while
  * this gateway holds the session's lease and after the lane was reconciled
  * with the store's pending inbox of the session (so messages accepted by
@@ -179,6 +170,34 @@ void gw_hook_done(gw_hook_run_t *h, int32_t status, const char *reply, const cha
  * asked for delivery, else 0. Strings borrowed from the hook run. */
 int gw_hook_delivery(const gw_hook_run_t *h, const char **channel, const char **account,
                      int *peer_kind, const char **to, const char **run_id);
+/* OpenAI API agent requests ride hook runs through the lanes (so lanes,
+ * queue drops and stops treat them alike): a hook run for one, its API run
+ * (NULL for /hooks/agent), and the transcript meta of its user turn. */
+gw_hook_run_t *gw_hook_run_for_api(gw_messaging_t *m, gw_api_run_t *api);
+gw_api_run_t *gw_hook_api(const gw_hook_run_t *h);
+const char *gw_hook_meta(const gw_hook_run_t *h);
+
+/* api_turn.c: the turn's side of an API run. */
+/* The turn t starts for it: 0, or -1 when the client went away meanwhile
+ * (end the turn without running it). */
+int gw_api_turn_begin(gw_api_run_t *a, gw_turn_t *t);
+/* Its turn ended without answering (interrupt mode hands it back to the
+ * lane): no turn runs for it now. */
+void gw_api_turn_detach(gw_api_run_t *a);
+int gw_api_stream(const gw_api_run_t *a);
+/* Adds the request's system text (after the agent's system prompt) and its
+ * sampling members to the chat request being built. */
+void gw_api_extend(const gw_api_run_t *a, json_object *req);
+/* A streamed chunk: its content delta goes to the client, and into the
+ * reply. OC_OK or OC_ECANCELED. */
+int32_t gw_api_chunk(gw_api_run_t *a, const char *json, size_t len);
+/* The streamed reply so far (malloc'd; NULL on ENOMEM). */
+char *gw_api_take_text(gw_api_run_t *a);
+/* What the provider run ended with (class, status, usage, finish reason). */
+void gw_api_note(gw_api_run_t *a, const gw_llm_result_t *res, const char *finish);
+/* The answer (from gw_hook_done): the API run is freed. */
+void gw_api_finish(gw_api_run_t *a, int32_t status, const char *reply, const char *error,
+                   const char *session_key);
 
 /* messaging.c */
 const gw_channel_policy_t *gw_msg_policy(const gw_messaging_t *m, const char *channel);

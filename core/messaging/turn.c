@@ -1,11 +1,14 @@
 /* messaging/turn.c - one agent turn: reset handling, history, the provider
- * chain with fallbacks, the turn timeout, and the atomic commit of the
- * transcript, the reply (outbox) and the inbox state. */
+ * chain (a run of core/llm: fallbacks, cooldown, provider metrics), the turn
+ * timeout, and the atomic commit of the transcript, the reply (outbox) and
+ * the inbox state. An OpenAI API request (api_turn.c) rides a hook run and
+ * may stream: its chunks go to the client as they come. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "llm/oai_json.h"
 #include "log/log.h"
 #include "messaging/cjob.h"
 #include "messaging/msg_int.h"
@@ -23,11 +26,8 @@ struct gw_turn_s {
     int reset_only;           /* the message was only a reset trigger */
     json_object *history;     /* owned: array of {role, content} */
     char *body;               /* owned: the chat request JSON */
-    gw_target_t *targets;
-    size_t ntargets, cur;
-    oc_provider_call_t *call;
-    oc_plugin_t *call_provider;
-    uint64_t call_started;
+    gw_llm_run_t *run;        /* the provider chain's run in flight */
+    gw_api_run_t *api;        /* an OpenAI API request's run, or NULL */
     oc_timer_t *timeout;
     uint64_t started_mono;
     int aborting;             /* interrupt: hand the messages back */
@@ -67,7 +67,6 @@ static void turn_free(gw_turn_t *t)
     if (t->history)
         json_object_put(t->history);
     free(t->body);
-    gw_targets_free(t->targets, t->ntargets);
     if (t->timeout)
         gw_host_api.timer_stop(t->timeout);
     free(t->reply);
@@ -92,6 +91,8 @@ static void turn_end(gw_turn_t *t, int requeue)
     if (requeue) {
         back = t->msgs;
         t->msgs = NULL;
+        if (t->api) /* it waits in the lane again, without a turn */
+            gw_api_turn_detach(t->api);
     }
     turn_free(t);
     gw_lane_turn_ended(l, back);
@@ -104,6 +105,7 @@ static void hook_answer(gw_turn_t *t, int32_t status, const char *reply, const c
             gw_hook_done(msg->hook, status, reply, error, t->l->key);
             msg->hook = NULL;
         }
+    t->api = NULL; /* answered: gw_hook_done freed it */
 }
 
 /* ---- commit ---- */
@@ -162,7 +164,7 @@ static void commit_turn(gw_turn_t *t)
             /* One user turn per message, each with its own text: the
              * merged text (t->text) holds the later messages too. */
             gw_cjob_turn(j, "user", msg == first ? t->first_text : msg->env.text,
-                         meta ? meta : "{\"channel\":\"hook\"}", msg->env.received_ms);
+                         meta ? meta : gw_hook_meta(msg->hook), msg->env.received_ms);
             free(meta);
         }
         if (t->reply)
@@ -203,117 +205,56 @@ static void commit_turn(gw_turn_t *t)
 
 /* ---- provider chain ---- */
 
-static void call_next(gw_turn_t *t);
-
-static char *extract_content(const char *body, size_t len)
+/* A streamed chunk of an API run: to the client (api_turn.c). */
+static int32_t on_run_chunk(void *data, const char *json, size_t len)
 {
-    json_tokener *tok = json_tokener_new();
-    json_object *o = tok ? json_tokener_parse_ex(tok, body, (int)len) : NULL;
-    json_tokener_free(tok);
-    json_object *choices, *c0, *msg, *content;
-    char *out = NULL;
-    if (o && json_object_object_get_ex(o, "choices", &choices) &&
-        json_object_is_type(choices, json_type_array) &&
-        (c0 = json_object_array_get_idx(choices, 0)) &&
-        json_object_object_get_ex(c0, "message", &msg) &&
-        json_object_object_get_ex(msg, "content", &content)) {
-        if (json_object_is_type(content, json_type_string))
-            out = strdup(json_object_get_string(content));
-        else if (json_object_is_type(content, json_type_null))
-            out = strdup("");
-    }
-    json_object_put(o);
-    return out;
+    gw_turn_t *t = data;
+    return t->api ? gw_api_chunk(t->api, json, len) : OC_OK;
 }
 
-static const char *class_label(int32_t cls)
-{
-    switch (cls) {
-    case OC_PROV_ERR_NONE: return "ok";
-    case OC_PROV_ERR_REQUEST: return "request_error";
-    case OC_PROV_ERR_AUTH: return "auth_error";
-    case OC_PROV_ERR_RATE: return "rate_limited";
-    case OC_PROV_ERR_SERVER: return "server_error";
-    case OC_PROV_ERR_NETWORK: return "network_error";
-    case OC_PROV_ERR_TIMEOUT: return "timeout";
-    case OC_PROV_ERR_CANCELED: return "canceled";
-    default: return "error";
-    }
-}
-
-static void on_chat_done(void *data, const oc_chat_result_t *res)
+static void on_run_done(void *data, const gw_llm_result_t *res)
 {
     gw_turn_t *t = data;
     gw_messaging_t *m = t->m;
+    t->run = NULL;
     gw_msg_op_end(m);
-    gw_target_t *tg = &t->targets[t->cur];
-    t->call = NULL;
-    int32_t cls = res->status == OC_OK ? OC_PROV_ERR_NONE : res->error_class;
-    const char *lv[] = {tg->provider_name, class_label(cls)};
-    gw_metric_add(m->m_provider_calls, lv, 1);
-    const char *pv[] = {tg->provider_name};
-    gw_metric_observe(m->m_provider_seconds, pv,
-                      (double)(gw_now_ms() - t->call_started) / 1000.0);
+    const char *finish = NULL;
     if (res->status == OC_OK) {
-        t->reply = extract_content(res->body_json, res->body_len);
+        if (res->streamed && t->api) {
+            t->reply = gw_api_take_text(t->api);
+        } else {
+            gw_buf_t text = GW_BUF_INIT;
+            int64_t ptok, ctok;
+            if (gw_llm_completion_read(res->body, res->body_len, &text, &finish, &ptok,
+                                       &ctok) == 0)
+                t->reply = gw_buf_steal(&text);
+            gw_buf_free(&text);
+        }
+        if (t->api)
+            gw_api_note(t->api, res, finish);
         if (t->reply) {
             commit_turn(t);
             return;
         }
-        cls = OC_PROV_ERR_SERVER;
         free(t->error);
-        t->error = strdup("the provider's answer had no choices[0].message.content");
+        t->error = strdup("the provider's answer had no choices[0].message");
     } else {
+        if (t->api)
+            gw_api_note(t->api, res, NULL);
         free(t->error);
         t->error = strdup(res->error ? res->error : gw_host_api.strerror(res->status));
     }
-    gw_log(OC_LOG_WARN, "agent", "%s: %s/%s failed: %s (%s)", t->l->agent->id,
-           tg->provider_name, tg->model, t->error ? t->error : "?", class_label(cls));
-    /* Fail over on everything but request errors (they would fail again). */
-    if (cls != OC_PROV_ERR_REQUEST && cls != OC_PROV_ERR_CANCELED && t->cur + 1 < t->ntargets) {
-        t->cur++;
-        const char *fv[] = {tg->provider_name, t->targets[t->cur].provider_name};
-        gw_metric_add(m->m_fallbacks, fv, 1);
-        call_next(t);
-        return;
-    }
+    gw_log(OC_LOG_WARN, "agent", "%s: the model chain failed; last %s: %s (%s)",
+           t->l->agent->id, res->target ? res->target->id : "(none)",
+           t->error ? t->error : "?", gw_llm_outcome(res->error_class));
     commit_turn(t);
-}
-
-static void call_next(gw_turn_t *t)
-{
-    gw_messaging_t *m = t->m;
-    gw_target_t *tg = &t->targets[t->cur];
-    oc_chat_request_t req = {
-        .struct_size = sizeof(req),
-        .stream = 0,
-        .provider = tg->provider_name,
-        .model = tg->model,
-        .body_json = t->body,
-        .body_len = strlen(t->body),
-    };
-    static const oc_chat_callbacks_t cbs = {
-        .struct_size = sizeof(oc_chat_callbacks_t),
-        .on_done = on_chat_done,
-    };
-    t->call_provider = tg->provider;
-    t->call_started = gw_now_ms();
-    gw_msg_op_begin(m);
-    int32_t rc = tg->provider->mod->k.provider.chat(tg->provider->state, &req, &cbs, t, &t->call);
-    if (rc != OC_PENDING && rc != OC_OK) {
-        oc_chat_result_t res = {.struct_size = sizeof(res), .status = rc,
-                                .error_class = OC_PROV_ERR_SERVER,
-                                .error = "the provider refused the call"};
-        t->call = NULL;
-        on_chat_done(t, &res);
-    }
 }
 
 static void cancel_call(gw_turn_t *t)
 {
-    if (t->call) {
-        t->call_provider->mod->k.provider.cancel(t->call_provider->state, t->call);
-        t->call = NULL;
+    if (t->run) {
+        gw_llm_run_cancel(t->run);
+        t->run = NULL;
         gw_msg_op_end(t->m);
     }
 }
@@ -327,6 +268,11 @@ static void on_timeout(void *data)
     cancel_call(t);
     gw_log(OC_LOG_WARN, "agent", "%s: turn timed out after %d s", t->l->agent->id,
            t->m->cfg->agent_defaults.timeout_seconds);
+    if (t->api) {
+        gw_llm_result_t res = {.status = OC_ETIMEDOUT, .error_class = OC_PROV_ERR_TIMEOUT,
+                               .prompt_tokens = -1, .completion_tokens = -1};
+        gw_api_note(t->api, &res, NULL);
+    }
     free(t->error);
     t->error = strdup("timed out");
     commit_turn(t);
@@ -336,8 +282,8 @@ static void build_and_call(gw_turn_t *t)
 {
     gw_messaging_t *m = t->m;
     const char *why = NULL;
-    t->ntargets = gw_chain_resolve(m, t->l->agent, &t->targets, &why);
-    if (t->ntargets == 0) {
+    const gw_llm_chain_t *chain = gw_llm_agent_chain(m->llm, t->l->agent, &why);
+    if (chain == NULL) {
         gw_log(OC_LOG_ERROR, "agent", "%s: %s", t->l->agent->id, why);
         t->error = strdup(why);
         commit_turn(t);
@@ -360,11 +306,26 @@ static void build_and_call(gw_turn_t *t)
     json_object_object_add(u, "content", json_object_new_string(t->text));
     json_object_array_add(msgs, u);
     json_object_object_add(req, "messages", msgs);
+    if (t->api)
+        gw_api_extend(t->api, req);
     t->body = strdup(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
     json_object_put(req);
     uint64_t ms = (uint64_t)m->cfg->agent_defaults.timeout_seconds * 1000;
     t->timeout = gw_host_api.timer_start(NULL, ms, 0, on_timeout, t);
-    call_next(t);
+    static const gw_llm_run_cbs_t cbs = {.on_chunk = on_run_chunk, .on_done = on_run_done};
+    gw_llm_req_t rq = {
+        .body = t->body ? t->body : "{}",
+        .body_len = t->body ? strlen(t->body) : 2,
+        .stream = t->api && gw_api_stream(t->api),
+        .first_token_timeout_ms = m->cfg->first_token_timeout_ms,
+    };
+    gw_msg_op_begin(m);
+    t->run = gw_llm_run_start(m->llm, chain, &rq, &cbs, t);
+    if (t->run == NULL) {
+        gw_msg_op_end(m);
+        t->error = strdup("out of memory starting the provider call");
+        commit_turn(t);
+    }
 }
 
 /* ---- history ---- */
@@ -394,7 +355,6 @@ static void retry_later(gw_turn_t *t)
     gw_lane_wake_later(l, STORAGE_RETRY_MS); /* before the lane pumps again */
     turn_end(t, keep != NULL);
 }
-
 
 static void on_history(void *data, int32_t status, const oc_turn_t *const *turns, size_t count)
 {
@@ -470,6 +430,13 @@ void gw_turn_start(gw_lane_t *l, gw_msg_t *msgs)
     t->msgs = msgs;
     t->started_mono = gw_now_ms();
     l->turn = t;
+    /* An API request whose client went away while it waited in the lane
+     * is not run (turn_free answers it canceled). */
+    t->api = msgs->hook ? gw_hook_api(msgs->hook) : NULL;
+    if (t->api && gw_api_turn_begin(t->api, t) != 0) {
+        turn_end(t, 0);
+        return;
+    }
     /* The merged text: the batch's messages, one per line. */
     const char *rest = NULL;
     const char *first = msgs->env.text;
@@ -515,7 +482,7 @@ void gw_turn_abort(gw_turn_t *t)
     if (t->committing || t->aborting)
         return;
     t->aborting = 1;
-    if (t->call) {
+    if (t->run) {
         gw_log(OC_LOG_DEBUG, "queue", "interrupt: aborting the running turn");
         cancel_call(t);
         turn_end(t, 1);
@@ -528,7 +495,7 @@ void gw_turn_cancel_for_stop(gw_turn_t *t)
     if (t->committing || t->canceled)
         return;
     t->canceled = 1;
-    if (t->call) {
+    if (t->run) {
         cancel_call(t);
         count_turn(t, "canceled");
         turn_end(t, 0);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "llm/oai_json.h"
 #include "log/log.h"
 #include "server/http.h"
 #include "util/buf.h"
@@ -31,6 +32,8 @@ static const char *route_label(gw_route_id_t r)
     case GW_ROUTE_HEALTH_DETAILED: return "/health/detailed";
     case GW_ROUTE_MODELS: return "/v1/models";
     case GW_ROUTE_MODEL: return "/v1/models/{id}";
+    case GW_ROUTE_CHAT: return "/v1/chat/completions";
+    case GW_ROUTE_RESPONSES: return "/v1/responses";
     default: return "other";
     }
 }
@@ -84,39 +87,65 @@ static void add_cors(gw_http_req_t *r)
     }
 }
 
+const char *gw_http_route_label(const gw_http_req_t *r)
+{
+    return r->label ? r->label : route_label(r->route);
+}
+
+void gw_http_std_headers(gw_http_req_t *r)
+{
+    add_header_str(r->req, "x-content-type-options", "nosniff");
+    add_header_str(r->req, "referrer-policy", "no-referrer");
+    add_cors(r);
+}
+
+void gw_http_count(gw_http_req_t *r, int status)
+{
+    char code[8];
+    snprintf(code, sizeof(code), "%d", status);
+    const char *label = gw_http_route_label(r);
+    const char *lv[] = {label, r->req ? method_label(r->req) : "POST", code};
+    gw_metric_add(r->srv->m_requests, lv, 1);
+    const char *dv[] = {label};
+    gw_metric_observe(r->srv->m_duration, dv, gw_mono_seconds() - r->started);
+}
+
+static const char *reason_of(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Error";
+    }
+}
+
 void gw_http_send(gw_http_req_t *r, int status, const char *content_type, const char *body,
                   size_t len)
 {
     h2o_req_t *req = r->req;
     req->res.status = status;
-    switch (status) {
-    case 200: req->res.reason = "OK"; break;
-    case 202: req->res.reason = "Accepted"; break;
-    case 204: req->res.reason = "No Content"; break;
-    case 400: req->res.reason = "Bad Request"; break;
-    case 401: req->res.reason = "Unauthorized"; break;
-    case 404: req->res.reason = "Not Found"; break;
-    case 405: req->res.reason = "Method Not Allowed"; break;
-    case 413: req->res.reason = "Payload Too Large"; break;
-    case 429: req->res.reason = "Too Many Requests"; break;
-    case 431: req->res.reason = "Request Header Fields Too Large"; break;
-    case 500: req->res.reason = "Internal Server Error"; break;
-    case 503: req->res.reason = "Service Unavailable"; break;
-    default: req->res.reason = "Error"; break;
-    }
+    req->res.reason = reason_of(status);
     if (content_type)
         add_header(req, H2O_TOKEN_CONTENT_TYPE, content_type);
-    add_header_str(req, "x-content-type-options", "nosniff");
-    add_header_str(req, "referrer-policy", "no-referrer");
     add_header(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
-    add_cors(r);
-    char code[8];
-    snprintf(code, sizeof(code), "%d", status);
-    const char *label = r->label ? r->label : route_label(r->route);
-    const char *lv[] = {label, method_label(req), code};
-    gw_metric_add(r->srv->m_requests, lv, 1);
-    const char *dv[] = {label};
-    gw_metric_observe(r->srv->m_duration, dv, gw_mono_seconds() - r->started);
+    gw_http_std_headers(r);
+    gw_http_count(r, status);
     /* Without a length, h2o 2.2's chunked filter frames only 200s and
      * closes the connection after any other status (a 202 from a webhook,
      * a 404): keep-alive clients would reconnect for every message. */
@@ -253,30 +282,54 @@ static void handle_detailed(gw_http_req_t *r)
 
 static void handle_models(gw_http_req_t *r)
 {
-    send_json(r, 200, r->srv->models_json);
+    send_json(r, 200, gw_llm_models_json(r->srv->llm));
 }
 
+/* The id is the rest of the normalised path: h2o decodes %2F, so
+ * /v1/models/openclaw%2Fdefault and /v1/models/openclaw/default are one. */
 static void handle_model(gw_http_req_t *r, const char *id, size_t idlen)
 {
-    /* The list is small and built once: find the entry by its quoted id. */
-    const char *json = r->srv->models_json;
-    gw_buf_t needle = GW_BUF_INIT;
-    gw_buf_puts(&needle, "{\"id\":");
     char *idz = h2o_mem_alloc_pool(&r->req->pool, idlen + 1);
     memcpy(idz, id, idlen);
     idz[idlen] = '\0';
-    gw_buf_json_str(&needle, idz);
-    const char *hit = strstr(json, needle.data);
-    gw_buf_free(&needle);
-    if (hit == NULL) {
+    gw_buf_t b = GW_BUF_INIT;
+    if (gw_llm_model_json(r->srv->llm, idz, &b) == 0) {
+        gw_http_send(r, 200, "application/json", b.data, b.len);
+    } else {
         gw_buf_t msg = GW_BUF_INIT;
-        gw_buf_printf(&msg, "The model '%s' does not exist", idz);
-        gw_http_error(r, 404, "invalid_request_error", msg.data);
+        gw_buf_printf(&msg, "The model '%s' does not exist (GET /v1/models lists the models)",
+                      idz);
+        gw_buf_reset(&b);
+        gw_llm_error_json(&b, msg.data, "invalid_request_error", "model", "model_not_found");
+        gw_http_send(r, 404, "application/json", b.data, b.len);
         gw_buf_free(&msg);
+    }
+    gw_buf_free(&b);
+}
+
+/* POST /v1/chat/completions and /v1/responses. */
+static void handle_llm(gw_http_req_t *r)
+{
+    gw_server_t *s = r->srv;
+    h2o_req_t *req = r->req;
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        add_header(req, H2O_TOKEN_ALLOW, "POST");
+        gw_http_error(r, 405, "invalid_request_error", "Method Not Allowed: use POST");
         return;
     }
-    const char *end = strchr(hit, '}');
-    gw_http_send(r, 200, "application/json", hit, (size_t)(end - hit) + 1);
+    if (!authorize(r))
+        return;
+    if (!atomic_load(&s->ready) || atomic_load(&s->draining)) {
+        add_header(req, H2O_TOKEN_RETRY_AFTER, "1");
+        gw_http_error(r, 503, "unavailable", atomic_load(&s->draining)
+                                                 ? "the gateway is shutting down"
+                                                 : "the gateway is starting");
+        return;
+    }
+    if (r->route == GW_ROUTE_CHAT)
+        gw_completions_handle(r);
+    else
+        gw_responses_handle(r);
 }
 
 static void peer_of(h2o_req_t *req, char *out, size_t outlen, int *loopback)
@@ -328,6 +381,10 @@ int gw_http_on_req(h2o_handler_t *self, h2o_req_t *req)
         r.route = GW_ROUTE_MODELS;
     else if (p.len > 11 && memcmp(p.base, "/v1/models/", 11) == 0)
         r.route = GW_ROUTE_MODEL;
+    else if (path_is(p, "/v1/chat/completions"))
+        r.route = GW_ROUTE_CHAT;
+    else if (path_is(p, "/v1/responses"))
+        r.route = GW_ROUTE_RESPONSES;
     r.v1 = p.len >= 4 && memcmp(p.base, "/v1/", 4) == 0;
 
     const gw_route_t *table_route = NULL;
@@ -370,6 +427,10 @@ int gw_http_on_req(h2o_handler_t *self, h2o_req_t *req)
             return 0;
         }
         gw_exchange_dispatch(&r, table_route);
+        return 0;
+    }
+    if (r.route == GW_ROUTE_CHAT || r.route == GW_ROUTE_RESPONSES) {
+        handle_llm(&r);
         return 0;
     }
     if (!get) {

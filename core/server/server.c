@@ -167,67 +167,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* ---- /v1/models, built once from the config ---- */
-
-static void models_add(gw_buf_t *b, int *n, const char *id, const char *owner)
-{
-    gw_buf_puts(b, (*n)++ ? ",{\"id\":" : "{\"id\":");
-    gw_buf_json_str(b, id);
-    gw_buf_puts(b, ",\"object\":\"model\",\"created\":0,\"owned_by\":");
-    gw_buf_json_str(b, owner);
-    gw_buf_puts(b, "}");
-}
-
-static char *build_models_json(const gw_config_t *c)
-{
-    gw_buf_t b = GW_BUF_INIT, id = GW_BUF_INIT;
-    int n = 0;
-    gw_buf_puts(&b, "{\"object\":\"list\",\"data\":[");
-    gw_cfg_node_t *list = gw_cfg_find(c->root, "agents.list");
-    size_t nagents = list ? gw_cfg_len(list) : 0;
-    for (size_t i = 0; i < nagents; i++) {
-        gw_cfg_node_t *aid = gw_cfg_find(gw_cfg_at(list, i), "id");
-        if (aid && aid->scalar) {
-            gw_buf_reset(&id);
-            gw_buf_printf(&id, "openclaw/%s", aid->scalar);
-            models_add(&b, &n, id.data, "openclaw");
-        }
-    }
-    if (nagents == 0)
-        models_add(&b, &n, "openclaw/main", "openclaw");
-    gw_cfg_node_t *provs = gw_cfg_find(c->root, "providers");
-    for (size_t i = 0; provs && i < gw_cfg_len(provs); i++) {
-        gw_cfg_node_t *e = gw_cfg_at(provs, i);
-        gw_cfg_node_t *name = gw_cfg_find(e, "name");
-        if (name == NULL || name->scalar == NULL)
-            continue;
-        gw_cfg_node_t *model = gw_cfg_find(e, "model");
-        if (model && model->scalar) {
-            gw_buf_reset(&id);
-            gw_buf_printf(&id, "%s/%s", name->scalar, model->scalar);
-            models_add(&b, &n, id.data, name->scalar);
-        }
-        gw_cfg_node_t *models = gw_cfg_find(e, "models");
-        for (size_t j = 0; models && j < gw_cfg_len(models); j++) {
-            gw_cfg_node_t *m = gw_cfg_at(models, j);
-            if (m->scalar && !(model && model->scalar && strcmp(m->scalar, model->scalar) == 0)) {
-                gw_buf_reset(&id);
-                gw_buf_printf(&id, "%s/%s", name->scalar, m->scalar);
-                models_add(&b, &n, id.data, name->scalar);
-            }
-        }
-    }
-    gw_cfg_node_t *aliases = gw_cfg_find(c->root, "agents.defaults.models");
-    for (size_t i = 0; aliases && i < gw_cfg_len(aliases); i++) {
-        gw_cfg_node_t *alias = gw_cfg_find(gw_cfg_at(aliases, i), "alias");
-        if (alias && alias->scalar)
-            models_add(&b, &n, alias->scalar, "openclaw");
-    }
-    gw_buf_puts(&b, "]}");
-    gw_buf_free(&id);
-    return gw_buf_steal(&b);
-}
-
 /* ---- TLS ---- */
 
 static int setup_tls(gw_server_t *s, const gw_config_t *c, gw_diag_t *d)
@@ -278,10 +217,11 @@ static void busy_message(gw_diag_t *d, const char *what, const char *host, int p
 }
 
 int gw_server_start(gw_server_t *s, const gw_config_t *c, gw_plugins_t *plugins,
-                    gw_metrics_t *metrics, gw_loop_t *main, gw_diag_t *d)
+                    gw_metrics_t *metrics, gw_llm_t *llm, gw_loop_t *main, gw_diag_t *d)
 {
     memset(s, 0, sizeof(*s));
     s->cfg = c;
+    s->llm = llm;
     s->plugins = plugins;
     plugins->routes_frozen = 1; /* workers read the route table without locks */
     s->metrics = metrics;
@@ -343,7 +283,6 @@ int gw_server_start(gw_server_t *s, const gw_config_t *c, gw_plugins_t *plugins,
     gw_http_register(h2o_config_register_path(host, "/", 0), s);
     gw_http_register_error_filter(host);
     s->h2o_cfg = hc;
-    s->models_json = build_models_json(c);
 
     if (c->metrics_port > 0) {
         int rc = gw_metrics_listener_open(&s->mlistener, main, metrics, c->host, c->metrics_port,
@@ -426,7 +365,6 @@ void gw_server_free(gw_server_t *s)
     }
     if (s->ssl_ctx)
         SSL_CTX_free(s->ssl_ctx);
-    free(s->models_json);
     free(s->detailed_json);
     pthread_mutex_destroy(&s->snap_lock);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "llm/llm.h"
 #include "loop/loop.h"
 #include "metrics/metrics.h"
 #include "plugin/plugins.h"
@@ -26,6 +27,7 @@ typedef struct gw_server_s {
     gw_plugins_t *plugins;   /* borrowed; its auth chain is thread-safe */
     gw_metrics_t *metrics;   /* borrowed */
     gw_loop_t *main;         /* borrowed */
+    gw_llm_t *llm;           /* borrowed: catalog, cooldown, provider metrics (thread-safe) */
     void *h2o_cfg;           /* h2o_globalconf_t, shared read-only by the workers */
     void *ssl_ctx;           /* SSL_CTX when server.tls is set */
     int nworkers;
@@ -36,7 +38,6 @@ typedef struct gw_server_s {
     int metrics_port;
     uint64_t started_ms;     /* wall clock */
     uint64_t started_mono;
-    char *models_json;       /* /v1/models body, built at start */
     atomic_int ready;        /* plugins started, listeners open */
     atomic_int draining;
     atomic_int storage_down; /* set by the health snapshot */
@@ -52,10 +53,11 @@ typedef struct gw_server_s {
 } gw_server_t;
 
 /* Binds the main and metrics ports (so a busy port fails here, before
- * anything starts) and starts the workers. 0, or -EADDRINUSE / another
+ * anything starts) and starts the workers. llm serves /v1/models and the
+ * LLM API (borrowed; it outlives the server). 0, or -EADDRINUSE / another
  * negative errno with a message in d. */
 int gw_server_start(gw_server_t *s, const gw_config_t *cfg, gw_plugins_t *plugins,
-                    gw_metrics_t *metrics, gw_loop_t *main, gw_diag_t *d);
+                    gw_metrics_t *metrics, gw_llm_t *llm, gw_loop_t *main, gw_diag_t *d);
 /* Marks the gateway ready (/readyz 200). */
 void gw_server_set_ready(gw_server_t *s, int ready);
 /* Publishes the /health/detailed body ("degraded" when degraded != 0). Takes

@@ -15,6 +15,12 @@ hook() {
     --data "{\"message\": $(jstr "$1")}"
 }
 
+# This test is about turn-local fail-over: every turn walks the chain from
+# its primary. Provider cooldowns (a failed provider is skipped for 30 s;
+# tests/integration/llm_failover.sh) would skip "flaky" in turn 2, so they
+# end at once here (test-only setting, read by the gateway at start).
+export OPENCLAW_TEST_COOLDOWN_SCALE=0
+
 start_receiver chain
 new_gateway chain
 # "mock" (from write_config) is the good fallback. "flaky" fails its first

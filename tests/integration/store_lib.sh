@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # store_lib.sh - helpers for the tests that run gateways on a networked store
 # (shared_store.sh, storage_faults.sh). Source after lib.sh.
 #
@@ -23,7 +24,7 @@ store_url() {
   case "$1" in
     postgres)
       [[ -n "${OPENCLAW_TEST_PG_URL:-}" ]] ||
-        fail 'OPENCLAW_TEST_PG_URL is not set: eval "$(scripts/ci-services env)" first'
+        fail "OPENCLAW_TEST_PG_URL is not set: eval \"\$(scripts/ci-services env)\" first"
       local db="oc_it_$$_$RANDOM"
       psql -q "$OPENCLAW_TEST_PG_URL" -c "CREATE DATABASE $db" >/dev/null ||
         fail "cannot create database $db on $OPENCLAW_TEST_PG_URL"
@@ -32,7 +33,7 @@ store_url() {
       ;;
     redis)
       [[ -n "${OPENCLAW_TEST_REDIS_URL:-}" ]] ||
-        fail 'OPENCLAW_TEST_REDIS_URL is not set: eval "$(scripts/ci-services env)" first'
+        fail "OPENCLAW_TEST_REDIS_URL is not set: eval \"\$(scripts/ci-services env)\" first"
       # db 9..15 are the integration tests' own (conformance uses db 0).
       local base=${OPENCLAW_TEST_REDIS_URL%/*} idx=${REDIS_DB_INDEX:-9}
       redis-cli -u "$base/$idx" flushdb >/dev/null || fail "cannot flush $base/$idx"
@@ -54,6 +55,8 @@ _as_pg() {
   if [[ "$(id -u)" -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Sets STORE_URL (read by the caller).
+# shellcheck disable=SC2034
 private_store_start() {
   PRIVATE_BACKEND=$1
   PRIVATE_DIR=$TEST_TMP/store
@@ -61,7 +64,8 @@ private_store_start() {
   mkdir -p "$PRIVATE_DIR"
   case "$1" in
     postgres)
-      PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+      local d
+      for d in /usr/lib/postgresql/*/bin; do PG_BIN=$d; done # the newest sorts last
       chmod 755 "$TEST_TMP" "$PRIVATE_DIR"
       [[ "$(id -u)" -ne 0 ]] || chown postgres: "$PRIVATE_DIR"
       _as_pg "$PG_BIN/initdb" -D "$PRIVATE_DIR/data" -A trust -U postgres --no-locale \
@@ -153,6 +157,7 @@ $servers    keepalive 32;
 NGINX
   nginx -c "$conf" -p "$TEST_TMP/nginx" -g 'daemon off;' 2>"$TEST_TMP/nginx/stderr" &
   track_pid $!
+  # shellcheck disable=SC2317 # called through wait_until
   _lb_up() { curl -s -o /dev/null "http://127.0.0.1:$LB_PORT/health"; }
   wait_until 5000 _lb_up || fail "nginx did not start: $(cat "$TEST_TMP/nginx/stderr")"
 }
