@@ -18,6 +18,8 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=load_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/load_lib.sh"
 
 BIN=$OPENCLAW_TEST_BINARY_DIR/bin
 for f in "$BIN/webhook-sink" "$BIN/webhook-load" \
@@ -33,17 +35,9 @@ RATE=${CRASH_RATE:-200} # messages/s: the requests and turns in flight die with 
 KILLS=${CRASH_KILLS:-6}
 SECRET=crash-test-secret-0123456789
 PORT=$(free_port)
-SINK_OUT=$TEST_TMP/replies.tsv
-ACKED=$TEST_TMP/acked.tsv
 
 # ---- the receiver ----
-"$BIN/webhook-sink" --port 0 --secret "$SECRET" --out "$SINK_OUT" \
-  >"$TEST_TMP/sink.port" 2>"$TEST_TMP/sink.err" &
-track_pid $!
-sink_listening() { grep -q '^PORT ' "$TEST_TMP/sink.port"; }
-wait_until 5000 sink_listening || fail "webhook-sink did not print its port"
-SINK_PORT=$(awk '/^PORT /{print $2}' "$TEST_TMP/sink.port")
-: >>"$SINK_OUT"
+start_sink "$SECRET"
 
 CFG=$TEST_TMP/gateway.yaml
 cat >"$CFG" <<EOF
@@ -77,9 +71,6 @@ pass "gateway started with sqlite, provider-mock and channel-webhook (pid $GW)"
 LOAD=$!
 track_pid "$LOAD"
 
-replies() { wc -l <"$SINK_OUT"; }
-# replies_at_least N: the sink recorded N replies (it writes every 100 ms).
-replies_at_least() { (($(replies) >= $1)); }
 load_running() { pid_alive "$LOAD"; }
 
 # kill_restart WHY: SIGKILL, then the same start right away. The pid file
@@ -126,21 +117,10 @@ $(tail -n 5 "$TEST_TMP/load.err")"
 assert_json "$LOAD_JSON" 'j["acked"]' "$MESSAGES" \
   "every message acknowledged (202, or 200 duplicate after a retry)"
 
-# missing: acknowledged ids without any reply at the sink yet.
-missing() {
-  python3 - "$ACKED" "$SINK_OUT" <<'PY'
-import sys
-acked = {l.split("\t")[0] for l in open(sys.argv[1]) if l.strip()}
-got = {l.split("\t")[1] for l in open(sys.argv[2]) if l.count("\t") >= 4}
-print(len(acked - got))
-PY
-}
-all_replied() { [[ "$(missing)" == 0 ]]; }
-wait_until 60000 all_replied || true
+wait_replied 60000
 
 # ---- the verdict ----
-VERDICT=$(python3 "$(dirname "${BASH_SOURCE[0]}")/verdict.py" "$ACKED" "$SINK_OUT" "$SESSIONS")
-field() { json_get "$VERDICT" "j[\"$1\"]"; }
+load_verdict "$SESSIONS"
 # What the restarts found pending (the gateway logs it at info).
 resumed=$(sed -n 's/.*recovery: \([0-9]*\) pending message(s) resumed.*/\1/p' \
   "$OPENCLAW_STATE_DIR/gateway.log" | awk '{n += $1} END {print n + 0}')

@@ -17,6 +17,8 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=load_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/load_lib.sh"
 # shellcheck source-path=SCRIPTDIR source=store_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/store_lib.sh"
 
@@ -38,18 +40,10 @@ RATE=${SHARED_RATE:-150}
 TTL=3000 # the poller lease's ttl (ms)
 SECRET=shared-store-secret-0123456789
 URL=$(store_url "$BACKEND")
-SINK_OUT=$TEST_TMP/replies.tsv
-ACKED=$TEST_TMP/acked.tsv
 POLLS=$TEST_TMP/polls.log
 : >"$POLLS"
 
-"$BIN/webhook-sink" --port 0 --secret "$SECRET" --out "$SINK_OUT" \
-  >"$TEST_TMP/sink.port" 2>"$TEST_TMP/sink.err" &
-track_pid $!
-sink_listening() { grep -q '^PORT ' "$TEST_TMP/sink.port"; }
-wait_until 5000 sink_listening || fail "webhook-sink did not print its port"
-SINK_PORT=$(awk '/^PORT /{print $2}' "$TEST_TMP/sink.port")
-: >>"$SINK_OUT"
+start_sink "$SECRET"
 
 declare -A GW_PORT_OF GW_MPORT_OF GW_DIR_OF GW_PID_OF
 # gateway N: writes its config and starts it.
@@ -104,8 +98,6 @@ pass "the poller runs on one gateway (pid $(holder))"
 LOAD=$!
 track_pid "$LOAD"
 
-replies() { wc -l <"$SINK_OUT"; }
-replies_at_least() { (($(replies) >= $1)); }
 wait_until 60000 replies_at_least $((MESSAGES / 4)) ||
   fail "only $(replies) replies after 60 s"
 
@@ -138,19 +130,9 @@ LOAD_JSON=$(cat "$TEST_TMP/load.json")
 $LOAD_JSON
 $(tail -n 5 "$TEST_TMP/load.err")"
 assert_json "$LOAD_JSON" 'j["acked"]' "$MESSAGES" "every message acknowledged"
-missing() {
-  python3 - "$ACKED" "$SINK_OUT" <<'PY'
-import sys
-acked = {l.split("\t")[0] for l in open(sys.argv[1]) if l.strip()}
-got = {l.split("\t")[1] for l in open(sys.argv[2]) if l.count("\t") >= 4}
-print(len(acked - got))
-PY
-}
-all_replied() { [[ "$(missing)" == 0 ]]; }
-wait_until 90000 all_replied || true
+wait_replied 90000
 
-VERDICT=$(python3 "$(dirname "${BASH_SOURCE[0]}")/verdict.py" "$ACKED" "$SINK_OUT" "$SESSIONS")
-field() { json_get "$VERDICT" "j[\"$1\"]"; }
+load_verdict "$SESSIONS"
 turns_of() {
   curl -s "http://127.0.0.1:${GW_MPORT_OF[$1]}/metrics" |
     awk '/^openclaw_agent_turns_total\{/ {n += $2} END {print n + 0}'

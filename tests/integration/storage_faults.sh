@@ -13,6 +13,8 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=load_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/load_lib.sh"
 # shellcheck source-path=SCRIPTDIR source=store_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/store_lib.sh"
 
@@ -31,19 +33,11 @@ MESSAGES=${FAULT_MESSAGES:-800}
 SESSIONS=20
 RATE=${FAULT_RATE:-100}
 SECRET=storage-faults-secret-0123456789
-SINK_OUT=$TEST_TMP/replies.tsv
-ACKED=$TEST_TMP/acked.tsv
 
 private_store_start "$BACKEND"
 pass "private $BACKEND on port $PRIVATE_PORT ($STORE_URL)"
 
-"$BIN/webhook-sink" --port 0 --secret "$SECRET" --out "$SINK_OUT" \
-  >"$TEST_TMP/sink.port" 2>"$TEST_TMP/sink.err" &
-track_pid $!
-sink_listening() { grep -q '^PORT ' "$TEST_TMP/sink.port"; }
-wait_until 5000 sink_listening || fail "webhook-sink did not print its port"
-SINK_PORT=$(awk '/^PORT /{print $2}' "$TEST_TMP/sink.port")
-: >>"$SINK_OUT"
+start_sink "$SECRET"
 
 PORT=$(free_port)
 MPORT=$(free_port)
@@ -101,8 +95,6 @@ pass "gateway started on $BACKEND (pid $GW)"
   --acked "$ACKED" --json >"$TEST_TMP/load.json" 2>"$TEST_TMP/load.err" &
 LOAD=$!
 track_pid "$LOAD"
-replies() { wc -l <"$SINK_OUT"; }
-replies_at_least() { (($(replies) >= $1)); }
 wait_until 60000 replies_at_least $((MESSAGES / 4)) || fail "only $(replies) replies after 60 s"
 
 storage_up() {
@@ -148,18 +140,8 @@ LOAD_JSON=$(cat "$TEST_TMP/load.json")
 $LOAD_JSON
 $(tail -n 5 "$TEST_TMP/load.err")"
 assert_json "$LOAD_JSON" 'j["acked"]' "$MESSAGES" "every message acknowledged in the end"
-missing() {
-  python3 - "$ACKED" "$SINK_OUT" <<'PY'
-import sys
-acked = {l.split("\t")[0] for l in open(sys.argv[1]) if l.strip()}
-got = {l.split("\t")[1] for l in open(sys.argv[2]) if l.count("\t") >= 4}
-print(len(acked - got))
-PY
-}
-all_replied() { [[ "$(missing)" == 0 ]]; }
-wait_until 60000 all_replied || true
-VERDICT=$(python3 "$(dirname "${BASH_SOURCE[0]}")/verdict.py" "$ACKED" "$SINK_OUT" "$SESSIONS")
-field() { json_get "$VERDICT" "j[\"$1\"]"; }
+wait_replied 60000
+load_verdict "$SESSIONS"
 unavailable=$(unavailable_count)
 cat <<EOF
 backend        $BACKEND, stopped at $down_at replies
