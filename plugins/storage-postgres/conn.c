@@ -171,7 +171,7 @@ int pg_conn_retry_ok(const pg_conn_t *c, const pg_op_t *op)
 static void round_done(pg_conn_t *c, pg_op_t *op)
 {
     pg_state_t *st = c->st;
-    int fin = pg_op_finish(st, op, pg_conn_retry_ok(c, op));
+    int fin = pg_op_finish(st, op, c);
     if (fin == PG_FIN_AGAIN) {
         if (!send_round(c, op))
             pg_conn_fail(c, 1, OC_EUNAVAIL, "cannot send to the server: %s",

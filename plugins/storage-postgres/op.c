@@ -122,7 +122,7 @@ static int retryable(const char *s)
     return s != NULL && (strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0);
 }
 
-int pg_op_finish(pg_state_t *st, pg_op_t *op, int retry_ok)
+int pg_op_finish(pg_state_t *st, pg_op_t *op, const pg_conn_t *c)
 {
     if (op->nres < op->ncalls) {
         op->status = OC_EINTERNAL;
@@ -139,7 +139,9 @@ int pg_op_finish(pg_state_t *st, pg_op_t *op, int retry_ok)
             continue;
         }
         const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        if (retryable(code) && retry_ok && op->attempts < PG_RETRIES) {
+        /* Whether a retry keeps the key's order is asked only on a retryable
+         * error: it walks the rounds in flight. */
+        if (retryable(code) && op->attempts < PG_RETRIES && pg_conn_retry_ok(c, op)) {
             op->attempts++; /* the round rolled back as a whole: run it again */
             pg_op_clear_results(op);
             return PG_FIN_AGAIN;
@@ -154,8 +156,13 @@ int pg_op_finish(pg_state_t *st, pg_op_t *op, int retry_ok)
         op->status = OC_EINTERNAL;
         return PG_FIN_DONE;
     }
-    op->retry_ok = retry_ok;
+    op->conn = c;
     return op->finish(op);
+}
+
+int pg_op_retry_ok(const pg_op_t *op)
+{
+    return op->conn != NULL && pg_conn_retry_ok(op->conn, op);
 }
 
 void pg_op_deliver(pg_op_t *op)

@@ -53,7 +53,7 @@ static int fin_lease_acquire(pg_op_t *op)
      * statement (another gateway's acquire or release committed meanwhile).
      * Ask again: this time the statement starts after that change (unless a
      * later op on this lease already ran: then the caller asks again). */
-    if (op->attempts >= PG_RETRIES || !op->retry_ok) {
+    if (op->attempts >= PG_RETRIES || !pg_op_retry_ok(op)) {
         op->status = OC_EAGAIN;
         return PG_FIN_DONE;
     }
@@ -181,7 +181,7 @@ static int fin_claim(pg_op_t *op)
     /* Pending and claimable as the statement saw it, yet not claimed: it
      * changed while the UPDATE waited for its row. Ask again (unless a later
      * op on this item already ran). */
-    if (op->attempts >= PG_RETRIES || !op->retry_ok) {
+    if (op->attempts >= PG_RETRIES || !pg_op_retry_ok(op)) {
         op->status = OC_EBUSY;
         return PG_FIN_DONE;
     }

@@ -39,7 +39,7 @@ static int fin_inbox_put(pg_op_t *op)
     /* The insert conflicted: look the row up (a read: it may come after
      * later ops). The lookup found nothing (the row was pruned since):
      * insert again, if that keeps the session's order. */
-    if (op->attempts >= PG_RETRIES || (op->in.step == 1 && !op->retry_ok)) {
+    if (op->attempts >= PG_RETRIES || (op->in.step == 1 && !pg_op_retry_ok(op))) {
         op->status = OC_EAGAIN;
         return PG_FIN_DONE;
     }

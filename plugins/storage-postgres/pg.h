@@ -220,7 +220,7 @@ struct pg_op_s {
     uint64_t call_ms;  /* monotonic ms at the call: timeout while waiting for a connection */
     uint64_t sent_ms;  /* monotonic ms when its round was sent */
     int attempts;      /* rounds sent beyond the first */
-    int retry_ok;      /* set for finish: another round keeps the key's order */
+    const pg_conn_t *conn; /* set for finish: the connection it ran on */
     const char *why;   /* static: why it failed without reaching the server */
     pg_call_t calls[PG_CALLS_MAX];
     int ncalls;
@@ -250,9 +250,12 @@ const char **pg_op_call(pg_op_t *op, pg_stmt_id_t stmt);
 void pg_op_free(pg_op_t *op);
 /* Forget the round's results (before another round). */
 void pg_op_clear_results(pg_op_t *op);
-/* After a round's Sync: the generic part (errors, retries), then the kind's
- * finish. `retry_ok`: another round now keeps the op's ordering promise. */
-int pg_op_finish(pg_state_t *st, pg_op_t *op, int retry_ok);
+/* After a round's Sync on connection c: the generic part (errors,
+ * retries), then the kind's finish. */
+int pg_op_finish(pg_state_t *st, pg_op_t *op, const pg_conn_t *c);
+/* In finish: whether another round now keeps the op's ordering promise
+ * (walks the rounds in flight: ask only when about to retry). */
+int pg_op_retry_ok(const pg_op_t *op);
 /* Call the op's callback with its status and results (borrowed). */
 void pg_op_deliver(pg_op_t *op);
 const char *pg_op_name(pg_op_kind_t kind);
