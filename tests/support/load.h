@@ -4,7 +4,8 @@
  *   webhook_load.c  options, start, the report
  *   load_sched.c    the schedule (fixed rate or all at once), per-session
  *                   order, retries, the outcome of each message
- *   load_conn.c     keep-alive HTTP/1.1 connections: one request at a time
+ *   load_conn.c     HTTP/1.1 on keep-alive connections (load_net.c): one
+ *                   request at a time
  *
  * One thread, one libuv loop. Times are CLOCK_MONOTONIC nanoseconds, the
  * clock webhook-sink stamps its records with, so the two can be compared. */
@@ -13,10 +14,11 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/socket.h>
 #include <uv.h>
 
+#include "load_clock.h"
 #include "load_hist.h"
+#include "load_net.h"
 #include "util/buf.h"
 
 /* Error kinds: a message's final error, or the cause of a retry. */
@@ -27,22 +29,14 @@ enum {
     LE_KINDS
 };
 
-enum { C_DOWN, C_CONNECTING, C_IDLE, C_BUSY, C_CLOSING };
-
 typedef struct load_s load_t;
 
 typedef struct conn_s {
-    uv_tcp_t tcp;
-    uv_connect_t creq;
-    uv_write_t wreq;
-    uv_timer_t timer; /* request timeout while busy, reconnect delay while down */
+    ln_conn_t net; /* its timer is the request timeout while busy */
     load_t *L;
-    int state;
-    int writing;        /* a uv_write of req is pending */
-    int64_t msg;        /* the message in flight, -1 when none */
-    uint32_t backoff_ms; /* next reconnect delay after a failed connect */
-    gw_buf_t req;       /* the request being sent */
-    gw_buf_t in;        /* the answer being read */
+    int idle;     /* up, in L->idle, no message */
+    int64_t msg;  /* the message in flight, -1 when none */
+    gw_buf_t req; /* the request being sent (net.in holds the answer) */
 } conn_t;
 
 typedef struct retry_s {
@@ -53,8 +47,7 @@ typedef struct retry_s {
 struct load_s {
     uv_loop_t *loop;
     /* options */
-    struct sockaddr_storage addr;
-    char *host, *path;
+    ln_url_t url;
     const char *secret, *prefix, *session_prefix;
     uint64_t messages, sessions, rate;
     uint32_t concurrency, timeout_ms;
@@ -73,8 +66,7 @@ struct load_s {
     uint64_t *waiting;    /* per session: released messages queued behind it */
     uint64_t *start_ns;   /* per message: latency is measured from here */
     uint32_t *attempts;   /* per message */
-    int tfd;              /* timerfd for the next release or retry */
-    uv_poll_t tpoll;
+    lc_timer_t tfd;       /* the next release or retry */
     uv_timer_t progress_timer;
     uv_signal_t sig_int, sig_term;
     int stopping;
@@ -92,8 +84,6 @@ struct load_s {
     uint64_t first_send_ns, last_answer_ns, last_progress_done;
     lh_hist_t latency; /* microseconds */
 };
-
-uint64_t load_now_ns(void);
 
 /* load_sched.c */
 int load_sched_init(load_t *L);

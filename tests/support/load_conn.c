@@ -1,6 +1,7 @@
-/* tests/support/load_conn.c - webhook-load's connections: keep-alive
- * HTTP/1.1, one request in flight per connection, reconnect with backoff
- * when the gateway is away (the kill test restarts it under load). */
+/* tests/support/load_conn.c - webhook-load's HTTP/1.1 exchanges on
+ * keep-alive connections (load_net.c): one request in flight per
+ * connection; a lost connection reconnects with backoff, as when the
+ * gateway is away (the kill test restarts it under load). */
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <stdlib.h>
@@ -9,32 +10,18 @@
 #include "load.h"
 #include "mini_http.h"
 
-#define READ_RESERVE 16384
-#define BACKOFF_MIN_MS 10
-#define BACKOFF_MAX_MS 200
-
-static void do_connect(conn_t *c);
-static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf);
-static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf);
-
-static void on_reconnect(uv_timer_t *t)
+static void become_idle(conn_t *c)
 {
-    do_connect(t->data);
-}
-
-static void on_closed(uv_handle_t *h)
-{
-    conn_t *c = h->data;
-    c->state = C_DOWN;
-    c->writing = 0;
-    c->in.len = 0;
-    if (!c->L->stopping)
-        uv_timer_start(&c->timer, on_reconnect, c->backoff_ms, 0);
+    c->idle = 1;
+    c->L->idle[c->L->nidle++] = c;
 }
 
 static void unidle(conn_t *c)
 {
     load_t *L = c->L;
+    if (!c->idle)
+        return;
+    c->idle = 0;
     for (uint32_t k = 0; k < L->nidle; k++) {
         if (L->idle[k] == c) {
             L->idle[k] = L->idle[--L->nidle];
@@ -43,17 +30,11 @@ static void unidle(conn_t *c)
     }
 }
 
-/* Closes the socket; the message in flight (if any) failed with kind. The
- * reconnect waits c->backoff_ms. */
-static void conn_fail(conn_t *c, int kind, int status)
+/* The connection is gone or going: the message in flight (if any) failed
+ * with kind. */
+static void gone(conn_t *c, int kind, int status)
 {
-    if (c->state == C_CLOSING || c->state == C_DOWN)
-        return;
-    if (c->state == C_IDLE)
-        unidle(c);
-    c->state = C_CLOSING;
-    uv_timer_stop(&c->timer);
-    uv_close((uv_handle_t *)&c->tcp, on_closed);
+    unidle(c);
     if (c->msg >= 0) {
         uint64_t m = (uint64_t)c->msg;
         c->msg = -1;
@@ -61,67 +42,28 @@ static void conn_fail(conn_t *c, int kind, int status)
     }
 }
 
-static void become_idle(conn_t *c)
+/* Closes the socket and fails the message in flight; reconnects after
+ * net.backoff_ms. */
+static void conn_fail(conn_t *c, int kind, int status)
 {
-    c->state = C_IDLE;
-    c->L->idle[c->L->nidle++] = c;
+    ln_conn_drop(&c->net);
+    gone(c, kind, status);
 }
 
-static void on_connect(uv_connect_t *req, int status)
+static void on_up(ln_conn_t *n)
 {
-    conn_t *c = req->data;
-    if (status == UV_ECANCELED)
-        return; /* closed meanwhile */
-    if (status < 0) {
-        c->L->connect_failures++;
-        c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : BACKOFF_MIN_MS;
-        if (c->backoff_ms > BACKOFF_MAX_MS)
-            c->backoff_ms = BACKOFF_MAX_MS;
-        conn_fail(c, LE_CONN, 0);
-        return;
-    }
-    c->backoff_ms = 0;
-    uv_tcp_nodelay(&c->tcp, 1);
-    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
-        conn_fail(c, LE_CONN, 0);
-        return;
-    }
+    conn_t *c = n->data;
     become_idle(c);
     load_dispatch(c->L);
 }
 
-static void do_connect(conn_t *c)
+static void on_lost(ln_conn_t *n, int err, int connecting)
 {
-    load_t *L = c->L;
-    uv_tcp_init(L->loop, &c->tcp);
-    c->tcp.data = c;
-    c->creq.data = c;
-    c->state = C_CONNECTING;
-    int rc = uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&L->addr, on_connect);
-    if (rc != 0) {
-        L->connect_failures++;
-        c->backoff_ms = BACKOFF_MAX_MS;
-        conn_fail(c, LE_CONN, 0);
-    }
-}
-
-void load_conn_start(load_t *L, conn_t *c)
-{
-    c->L = L;
-    c->msg = -1;
-    uv_timer_init(L->loop, &c->timer);
-    c->timer.data = c;
-    do_connect(c);
-}
-
-void load_conn_close(conn_t *c)
-{
-    uv_timer_stop(&c->timer);
-    uv_close((uv_handle_t *)&c->timer, NULL);
-    if (c->state != C_DOWN && c->state != C_CLOSING) {
-        c->state = C_CLOSING;
-        uv_close((uv_handle_t *)&c->tcp, on_closed);
-    }
+    conn_t *c = n->data;
+    (void)err;
+    if (connecting)
+        c->L->connect_failures++;
+    gone(c, LE_CONN, 0);
 }
 
 /* ---- reading the answer ------------------------------------------------------ */
@@ -152,7 +94,8 @@ static long chunked_len(const char *p, size_t n)
 
 static void on_timeout(uv_timer_t *t)
 {
-    conn_fail(t->data, LE_TIMEOUT, 0);
+    conn_t *c = ((ln_conn_t *)t->data)->data;
+    conn_fail(c, LE_TIMEOUT, 0);
 }
 
 /* A complete answer to the message in flight. */
@@ -161,13 +104,13 @@ static void answered(conn_t *c, int status, int close)
     load_t *L = c->L;
     uint64_t m = (uint64_t)c->msg;
     c->msg = -1;
-    c->in.len = 0;
-    uv_timer_stop(&c->timer);
-    if (close || c->writing) {
+    c->net.in.len = 0;
+    uv_timer_stop(&c->net.timer);
+    if (close || c->net.writing) {
         /* An answer before the request was fully written: the connection
          * is in an unknown state, start afresh. */
-        c->backoff_ms = 0;
-        conn_fail(c, LE_CONN, 0);
+        c->net.backoff_ms = 0;
+        ln_conn_drop(&c->net);
     } else {
         become_idle(c);
     }
@@ -177,19 +120,20 @@ static void answered(conn_t *c, int status, int close)
         load_failed(L, m, LE_HTTP, status);
 }
 
-/* Looks for a whole answer in c->in; eof: the peer closed. */
+/* Looks for a whole answer in net.in; eof: the peer closed. */
 static void parse_answer(conn_t *c, int eof)
 {
+    gw_buf_t *in = &c->net.in;
     mh_head_t h;
-    int rc = mh_parse_response(c->in.data, c->in.len, &h);
+    int rc = mh_parse_response(in->data, in->len, &h);
     if (rc < 0) {
         conn_fail(c, LE_CONN, 0);
         return;
     }
     if (rc == 0 || h.status < 200) {
-        if (rc == 1 && h.status < 200 && c->in.len >= h.head_len) { /* 100 Continue */
-            memmove(c->in.data, c->in.data + h.head_len, c->in.len - h.head_len);
-            c->in.len -= h.head_len;
+        if (rc == 1 && h.status < 200 && in->len >= h.head_len) { /* 100 Continue */
+            memmove(in->data, in->data + h.head_len, in->len - h.head_len);
+            in->len -= h.head_len;
             parse_answer(c, eof);
             return;
         }
@@ -197,9 +141,9 @@ static void parse_answer(conn_t *c, int eof)
             conn_fail(c, LE_CONN, 0);
         return;
     }
-    size_t body = c->in.len - h.head_len;
+    size_t body = in->len - h.head_len;
     if (h.chunked) {
-        long n = chunked_len(c->in.data + h.head_len, body);
+        long n = chunked_len(in->data + h.head_len, body);
         if (n < 0 || (n == 0 && eof))
             conn_fail(c, LE_CONN, 0);
         else if (n > 0)
@@ -214,48 +158,36 @@ static void parse_answer(conn_t *c, int eof)
     }
 }
 
-static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
+static void on_data(ln_conn_t *n, ssize_t nread)
 {
-    conn_t *c = hd->data;
-    (void)suggested;
-    if (gw_buf_reserve(&c->in, READ_RESERVE) != 0) {
-        *buf = uv_buf_init(NULL, 0);
+    conn_t *c = n->data;
+    if (c->msg < 0) { /* the server closed an idle connection, or spoke out of turn */
+        n->backoff_ms = 0;
+        conn_fail(c, LE_CONN, 0);
         return;
     }
-    *buf = uv_buf_init(c->in.data + c->in.len, (unsigned)(c->in.cap - c->in.len - 1));
+    parse_answer(c, nread < 0);
+    if (nread < 0 && c->msg >= 0) /* nothing complete came before the close */
+        conn_fail(c, LE_CONN, 0);
 }
 
-static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+static const ln_ops_t OPS = {.up = on_up, .data = on_data, .lost = on_lost};
+
+void load_conn_start(load_t *L, conn_t *c)
 {
-    conn_t *c = st->data;
-    (void)buf;
-    if (c->state != C_BUSY) { /* the server closed an idle connection, or spoke out of turn */
-        if (n != 0) {
-            c->backoff_ms = 0;
-            conn_fail(c, LE_CONN, 0);
-        }
-        return;
-    }
-    if (n < 0) {
-        parse_answer(c, 1);
-        if (c->state == C_BUSY) /* nothing complete came before the close */
-            conn_fail(c, LE_CONN, 0);
-        return;
-    }
-    c->in.len += (size_t)n;
-    c->in.data[c->in.len] = '\0';
-    parse_answer(c, 0);
+    c->L = L;
+    c->msg = -1;
+    ln_conn_init(&c->net, L->loop, (const struct sockaddr *)&L->url.addr, &OPS, c);
+    ln_conn_start(&c->net);
+}
+
+void load_conn_close(conn_t *c)
+{
+    unidle(c);
+    ln_conn_close(&c->net);
 }
 
 /* ---- sending ------------------------------------------------------------------ */
-
-static void on_written(uv_write_t *req, int status)
-{
-    conn_t *c = req->data;
-    c->writing = 0;
-    if (status < 0 && status != UV_ECANCELED)
-        conn_fail(c, LE_CONN, 0);
-}
 
 /* The body of message i: session i % sessions, its sequence number in the
  * session in the text (the mock provider echoes it back). */
@@ -287,10 +219,10 @@ void load_conn_send(conn_t *c, uint64_t i)
     gw_buf_printf(&c->req,
                   "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                   "X-OpenClaw-Signature: sha256=%s\r\nContent-Length: %d\r\n\r\n%s",
-                  L->path, L->host, sig, blen, body);
+                  L->url.path, L->url.host, sig, blen, body);
 
-    uint64_t now = load_now_ns();
-    c->state = C_BUSY;
+    uint64_t now = lc_now_ns();
+    c->idle = 0; /* load_dispatch took it off the idle list */
     c->msg = (int64_t)i;
     L->requests++;
     if (L->attempts[i]++ == 0) {
@@ -300,22 +232,6 @@ void load_conn_send(conn_t *c, uint64_t i)
     }
     if (L->first_send_ns == 0)
         L->first_send_ns = now;
-    uv_timer_start(&c->timer, on_timeout, L->timeout_ms, 0);
-
-    uv_buf_t b = uv_buf_init(c->req.data, (unsigned)c->req.len);
-    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-    if (n == (int)c->req.len)
-        return;
-    if (n < 0 && n != UV_EAGAIN) {
-        conn_fail(c, LE_CONN, 0);
-        return;
-    }
-    size_t done = n > 0 ? (size_t)n : 0;
-    b = uv_buf_init(c->req.data + done, (unsigned)(c->req.len - done));
-    c->wreq.data = c;
-    c->writing = 1;
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
-        c->writing = 0;
-        conn_fail(c, LE_CONN, 0);
-    }
+    uv_timer_start(&c->net.timer, on_timeout, L->timeout_ms, 0);
+    ln_conn_write(&c->net, c->req.data, c->req.len);
 }

@@ -4,8 +4,8 @@
  * Fixed rate (--rate R): message i is due at t0 + i/R whatever happened to
  * the others (open loop), and its latency counts from that intended time,
  * so a stalled gateway shows as latency instead of a silently lower send
- * rate (no coordinated omission). A timerfd wakes the loop at the next due
- * time with nanosecond precision (libuv timers have milliseconds).
+ * rate (no coordinated omission). A nanosecond timer (load_clock.h) wakes
+ * the loop at the next due time.
  * --rate 0: everything is due at once; --concurrency connections take
  * messages as fast as they are answered; latency counts from the first
  * attempt.
@@ -15,24 +15,12 @@
  * as a chat platform delivers one chat's updates in order. So the gateway
  * sees each session's messages in index order even across retries, and the
  * replies can be checked for order. --unordered drops the rule. */
-#include <errno.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/timerfd.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "load.h"
 
 #define RETRY_MIN_MS 10
 #define RETRY_MAX_SHIFT 5 /* 10 ms doubling up to 320 ms */
-
-uint64_t load_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t due_of(const load_t *L, uint64_t i)
 {
@@ -69,7 +57,7 @@ static void release(load_t *L, uint64_t i)
     ring_push(L, i);
 }
 
-/* Arms the timerfd for the next release or retry (disarms when none). */
+/* Arms the timer for the next release or retry (disarms when none). */
 static void arm(load_t *L)
 {
     uint64_t next = UINT64_MAX;
@@ -78,20 +66,13 @@ static void arm(load_t *L)
     for (size_t k = 0; k < L->nretries; k++)
         if (L->retries[k].due_ns < next)
             next = L->retries[k].due_ns;
-    struct itimerspec its;
-    memset(&its, 0, sizeof its);
-    if (next != UINT64_MAX && !L->stopping) {
-        if (next == 0)
-            next = 1; /* all zero would disarm */
-        its.it_value.tv_sec = (time_t)(next / 1000000000u);
-        its.it_value.tv_nsec = (long)(next % 1000000000u);
-    }
-    timerfd_settime(L->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+    if (!L->stopping)
+        lc_timer_arm(&L->tfd, next);
 }
 
 static void tick(load_t *L)
 {
-    uint64_t now = load_now_ns();
+    uint64_t now = lc_now_ns();
     while (L->released < L->messages && (L->rate == 0 || due_of(L, L->released) <= now))
         release(L, L->released++);
     for (size_t k = 0; k < L->nretries;) {
@@ -106,14 +87,9 @@ static void tick(load_t *L)
     arm(L);
 }
 
-static void on_tfd(uv_poll_t *p, int status, int events)
+static void on_tfd(lc_timer_t *t)
 {
-    load_t *L = p->data;
-    uint64_t expirations;
-    (void)status;
-    (void)events;
-    while (read(L->tfd, &expirations, sizeof expirations) < 0 && errno == EINTR) {
-    }
+    load_t *L = t->data;
     if (!L->stopping)
         tick(L);
 }
@@ -146,7 +122,7 @@ static void finish(load_t *L, uint64_t i)
 
 void load_answered(load_t *L, uint64_t i, int status)
 {
-    uint64_t now = load_now_ns();
+    uint64_t now = lc_now_ns();
     L->last_answer_ns = now;
     if (status == 202)
         L->accepted++;
@@ -167,7 +143,7 @@ static int retryable(int kind, int status)
 
 void load_failed(load_t *L, uint64_t i, int kind, int status)
 {
-    uint64_t now = load_now_ns();
+    uint64_t now = lc_now_ns();
     if (status < 0 || status >= 600)
         status = 0;
     if (L->retry && !L->stopping && retryable(kind, status)) {
@@ -203,7 +179,7 @@ void load_failed(load_t *L, uint64_t i, int kind, int status)
 static void on_progress(uv_timer_t *t)
 {
     load_t *L = t->data;
-    uint64_t now = load_now_ns();
+    uint64_t now = lc_now_ns();
     double el = (double)(now - L->t0) / 1e9;
     uint64_t done = L->accepted + L->duplicates + L->other_2xx;
     if (L->progress) {
@@ -242,12 +218,10 @@ int load_sched_init(load_t *L)
     L->waiting = calloc((size_t)L->sessions, sizeof *L->waiting);
     L->conns = calloc(L->concurrency, sizeof *L->conns);
     L->idle = calloc(L->concurrency, sizeof *L->idle);
-    L->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (!L->ring || !L->start_ns || !L->attempts || !L->busy || !L->waiting || !L->conns ||
-        !L->idle || L->tfd < 0)
+        !L->idle || lc_timer_init(L->loop, &L->tfd, on_tfd) != 0)
         return -1;
-    uv_poll_init(L->loop, &L->tpoll, L->tfd);
-    L->tpoll.data = L;
+    L->tfd.data = L;
     uv_timer_init(L->loop, &L->progress_timer);
     L->progress_timer.data = L;
     uv_signal_init(L->loop, &L->sig_int);
@@ -258,8 +232,7 @@ int load_sched_init(load_t *L)
 
 void load_sched_start(load_t *L)
 {
-    L->t0 = load_now_ns();
-    uv_poll_start(&L->tpoll, UV_READABLE, on_tfd);
+    L->t0 = lc_now_ns();
     uv_timer_start(&L->progress_timer, on_progress, 1000, 1000);
     uv_signal_start(&L->sig_int, on_signal, SIGINT);
     uv_signal_start(&L->sig_term, on_signal, SIGTERM);
@@ -277,8 +250,7 @@ void load_stop(load_t *L)
     if (L->stopping)
         return;
     L->stopping = 1;
-    uv_poll_stop(&L->tpoll);
-    uv_close((uv_handle_t *)&L->tpoll, NULL);
+    lc_timer_close(&L->tfd);
     uv_close((uv_handle_t *)&L->progress_timer, NULL);
     uv_close((uv_handle_t *)&L->sig_int, NULL);
     uv_close((uv_handle_t *)&L->sig_term, NULL);
@@ -288,11 +260,9 @@ void load_stop(load_t *L)
 
 void load_sched_free(load_t *L)
 {
-    if (L->tfd >= 0)
-        close(L->tfd);
     for (uint32_t k = 0; L->conns != NULL && k < L->concurrency; k++) {
         gw_buf_free(&L->conns[k].req);
-        gw_buf_free(&L->conns[k].in);
+        ln_conn_free(&L->conns[k].net);
     }
     free(L->ring);
     free(L->start_ns);

@@ -18,7 +18,6 @@
  * Exit 0 when every message was acknowledged, 1 otherwise, 2 on bad usage. */
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -38,46 +37,6 @@ static void usage(FILE *f)
           "time, or with --rate 0 as fast as C keep-alive connections are answered) and\n"
           "reports acknowledgements, errors, the achieved rate and latency percentiles.\n",
           f);
-}
-
-/* http://host[:port][/path]; resolves host now (once: the address is reused
- * for every reconnect). */
-static int parse_url(load_t *L, const char *url)
-{
-    if (strncmp(url, "http://", 7) != 0) {
-        fprintf(stderr, "webhook-load: --url must be http://host[:port]/path\n");
-        return -1;
-    }
-    const char *h = url + 7, *slash = strchr(h, '/');
-    size_t hl = slash ? (size_t)(slash - h) : strlen(h);
-    L->host = strndup(h, hl);
-    L->path = strdup(slash ? slash : "/");
-    if (L->host == NULL || L->path == NULL || hl == 0)
-        return -1;
-    char *name = strdup(L->host), *port = "80";
-    if (name == NULL)
-        return -1;
-    char *colon = strrchr(name, ':');
-    if (colon != NULL && strchr(name, ']') < colon) {
-        *colon = '\0';
-        port = colon + 1;
-    }
-    char *host = name;
-    if (host[0] == '[') { /* [v6] */
-        host++;
-        host[strcspn(host, "]")] = '\0';
-    }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    int rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0 || res == NULL) {
-        fprintf(stderr, "webhook-load: cannot resolve %s: %s\n", host, gai_strerror(rc));
-        free(name);
-        return -1;
-    }
-    memcpy(&L->addr, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    free(name);
-    return 0;
 }
 
 /* Printable ASCII without quote or backslash: the prefix goes into JSON. */
@@ -133,7 +92,7 @@ static void report(const load_t *L)
         errors += L->errors[k];
         retries += L->retried[k];
     }
-    uint64_t end = L->last_answer_ns ? L->last_answer_ns : load_now_ns();
+    uint64_t end = L->last_answer_ns ? L->last_answer_ns : lc_now_ns();
     double secs = L->first_send_ns && end > L->first_send_ns
                       ? (double)(end - L->first_send_ns) / 1e9
                       : 0;
@@ -244,7 +203,12 @@ static int parse_args(load_t *L, int argc, char **argv, const char **acked)
         usage(stderr);
         return -1;
     }
-    return parse_url(L, url);
+    char err[256];
+    if (ln_url_parse(url, &L->url, err, sizeof err) != 0) {
+        fprintf(stderr, "webhook-load: --url: %s\n", err);
+        return -1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -257,7 +221,7 @@ int main(int argc, char **argv)
     L.prefix = "m";
     L.session_prefix = "";
     L.ordered = 1;
-    L.tfd = -1;
+    L.tfd.fd = -1;
     const char *acked = NULL;
     if (parse_args(&L, argc, argv, &acked) != 0)
         return 2;
@@ -278,7 +242,6 @@ int main(int argc, char **argv)
         fclose(L.acked_file);
     load_sched_free(&L);
     uv_loop_close(L.loop);
-    free(L.host);
-    free(L.path);
+    ln_url_free(&L.url);
     return L.accepted + L.duplicates + L.other_2xx == L.messages ? 0 : 1;
 }
