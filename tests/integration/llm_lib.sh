@@ -81,7 +81,7 @@ up_config() {
 # llm_gateway NAME YAML [SERVER]: a gateway with YAML (providers, agents, ...)
 # plus server (and SERVER, more of its keys), auth, plugins and monitoring;
 # sets GW_PORT, GW_MPORT, BASE, MBASE, GW_CFG. Plugins: storage-sqlite,
-# auth-apikey, provider-openai, provider-mock.
+# auth-apikey, provider-openai, provider-mock (or LLM_PLUGINS).
 llm_gateway() {
   new_state_dir "$1"
   GW_PORT=$(free_port)
@@ -98,7 +98,7 @@ auth:
   apiKey: "$API_KEY"
 plugins:
   path: ["$OPENCLAW_TEST_BINARY_DIR/plugins"]
-  load: [storage-sqlite, auth-apikey, provider-openai, provider-mock]
+  load: [${LLM_PLUGINS:-storage-sqlite, auth-apikey, provider-openai, provider-mock}]
 monitoring:
   metricsPort: $GW_MPORT
 $2
